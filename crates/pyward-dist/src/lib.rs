@@ -6,6 +6,7 @@
 pub mod filename;
 pub mod interpreter;
 pub mod metadata;
+pub mod requirement;
 pub mod tags;
 
 pub use filename::{DistFilename, FilenameError, SdistFilename, WheelFilename};
@@ -15,4 +16,5 @@ pub use pep440_rs::{Operator, Version, VersionSpecifier, VersionSpecifiers};
 pub use pep508_rs::{
     ExtraName, MarkerEnvironment, MarkerTree, PackageName, Requirement, VersionOrUrl,
 };
+pub use requirement::parse_requirement;
 pub use tags::Tags;

@@ -94,7 +94,7 @@ impl CoreMetadata {
         let mut warnings = Vec::new();
         let mut requires_dist = Vec::new();
         for raw in many("requires-dist") {
-            match Requirement::from_str(&raw) {
+            match crate::requirement::parse_requirement(&raw) {
                 Ok(r) => requires_dist.push(r),
                 Err(e) => warnings.push(format!("ignored Requires-Dist `{raw}`: {e}")),
             }

@@ -2,6 +2,8 @@
 //! to decisions, and `Findings`, the collection one command run accumulates.
 //! Checks never print or exit: they return findings; the CLI renders them.
 
+pub mod integrity;
+
 use serde::{Deserialize, Serialize};
 
 /// Which check produced a finding. The order is the order of the summary block.
