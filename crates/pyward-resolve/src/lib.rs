@@ -1,1 +1,351 @@
-//! placeholder
+//! The resolver: turns requirements into a pinned set of distributions for one
+//! target interpreter, reading only index pages and core metadata (PEP 658, or
+//! the wheel itself when the index has no metadata file). Built on pubgrub so
+//! that conflicts come with an explanation.
+
+mod candidates;
+mod fetch;
+mod provider;
+mod report;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use pubgrub::{DefaultStringReporter, PubGrubError, Reporter};
+use pyward_dist::{
+    CoreMetadata, ExtraName, MarkerEnvironment, PackageName, Requirement, Tags, Version,
+    VersionOrUrl,
+};
+use pyward_index::{DistFile, IndexClient, IndexUrl};
+use version_ranges::Ranges;
+
+pub use candidates::{CandidateFilter, Candidates, VersionCandidate};
+pub use fetch::{FetchError, Fetcher, ProjectInfo};
+pub use provider::FixedDist;
+use provider::{Pkg, Provider};
+
+/// Pre-release policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Prerelease {
+    /// Only when a requirement names a pre-release, or no final release fits.
+    #[default]
+    IfNecessaryOrExplicit,
+    /// Always allowed (`--pre`).
+    Allow,
+}
+
+/// Which preferred (installed or locked) versions may be replaced by newer ones.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Upgrade {
+    #[default]
+    None,
+    All,
+    Packages(HashSet<PackageName>),
+}
+
+impl Upgrade {
+    pub fn applies_to(&self, name: &PackageName) -> bool {
+        match self {
+            Upgrade::None => false,
+            Upgrade::All => true,
+            Upgrade::Packages(p) => p.contains(name),
+        }
+    }
+}
+
+/// The interpreter being resolved for.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub markers: MarkerEnvironment,
+    pub tags: Tags,
+    pub python: Version,
+}
+
+/// What to resolve.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveInput {
+    /// Direct requirements (markers evaluated against the target).
+    pub requirements: Vec<Requirement>,
+    /// Constraints: limit versions of a package only if something needs it.
+    pub constraints: Vec<Requirement>,
+    /// Distributions given directly (local files, URLs), with their metadata.
+    pub fixed: Vec<FixedDist>,
+}
+
+/// How to resolve.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    pub prerelease: Prerelease,
+    pub upgrade: Upgrade,
+    /// Versions to keep when they still fit (installed or locked).
+    pub preferences: HashMap<PackageName, Version>,
+    /// Ignore files uploaded after this RFC 3339 timestamp (release cooldown).
+    pub exclude_newer: Option<String>,
+    /// Whether sdist-only versions may be chosen (they need a build step).
+    pub allow_sdist: bool,
+    /// Where wheels downloaded only for their metadata are kept.
+    pub archive_dir: PathBuf,
+}
+
+/// Where a resolved distribution comes from.
+#[derive(Debug, Clone)]
+pub enum ResolvedSource {
+    /// A file on an index.
+    Index {
+        file: Box<DistFile>,
+        index: IndexUrl,
+    },
+    /// Given directly by the user.
+    Fixed,
+}
+
+/// One pinned distribution.
+#[derive(Debug, Clone)]
+pub struct ResolvedPackage {
+    pub name: PackageName,
+    pub version: Version,
+    pub source: ResolvedSource,
+    /// Extras that were requested of it.
+    pub extras: BTreeSet<ExtraName>,
+    pub metadata: Arc<CoreMetadata>,
+    /// Names it depends on in this resolution.
+    pub dependencies: BTreeSet<PackageName>,
+    /// Whether the user asked for it directly.
+    pub direct: bool,
+    /// PEP 592 yank reason, when a yanked release was pinned exactly.
+    pub yanked: Option<String>,
+}
+
+/// The result of a resolution.
+#[derive(Debug, Clone, Default)]
+pub struct Resolution {
+    /// Sorted by name.
+    pub packages: Vec<ResolvedPackage>,
+}
+
+/// Why resolution failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ResolveError {
+    /// No set of versions satisfies the requirements; the text explains why.
+    #[error("{0}")]
+    NoSolution(String),
+    /// The index could not be read.
+    #[error("{0}")]
+    Fetch(#[from] FetchError),
+    #[error("the resolver stopped unexpectedly: {0}")]
+    Internal(String),
+}
+
+/// Resolve `input` for `target` against the indexes of `client`.
+pub async fn resolve(
+    client: IndexClient,
+    target: Target,
+    input: ResolveInput,
+    options: ResolveOptions,
+) -> Result<Resolution, ResolveError> {
+    let handle = tokio::runtime::Handle::current();
+    let fetcher = Fetcher::new(
+        client,
+        target.tags.clone(),
+        target.python.clone(),
+        CandidateFilter {
+            exclude_newer: options.exclude_newer.clone(),
+        },
+        options.archive_dir.clone(),
+        handle,
+    );
+    let direct: BTreeSet<PackageName> = input.requirements.iter().map(|r| r.name.clone()).collect();
+    // Start fetching every direct requirement at once.
+    for req in &input.requirements {
+        if !input.fixed.iter().any(|f| f.metadata.name == req.name) {
+            let f = fetcher.clone();
+            let name = req.name.clone();
+            tokio::spawn(async move {
+                let _ = f.project(&name).await;
+            });
+        }
+    }
+    let fetcher2 = fetcher.clone();
+    let solved = tokio::task::spawn_blocking(move || solve(fetcher2, target, input, options))
+        .await
+        .map_err(|e| ResolveError::Internal(e.to_string()))??;
+
+    let mut by_name: BTreeMap<PackageName, (Version, BTreeSet<ExtraName>)> = BTreeMap::new();
+    for (pkg, version) in &solved.selected {
+        match pkg {
+            Pkg::Root => {}
+            Pkg::Dist(n) => {
+                by_name
+                    .entry(n.clone())
+                    .or_insert_with(|| (version.clone(), BTreeSet::new()))
+                    .0 = version.clone();
+            }
+            Pkg::Extra(n, e) => {
+                by_name
+                    .entry(n.clone())
+                    .or_insert_with(|| (version.clone(), BTreeSet::new()))
+                    .1
+                    .insert(e.clone());
+            }
+        }
+    }
+    let mut packages = Vec::with_capacity(by_name.len());
+    for (name, (version, extras)) in by_name {
+        let (source, metadata, yanked) = match solved.fixed.get(&name) {
+            Some(f) => (ResolvedSource::Fixed, Arc::new(f.metadata.clone()), None),
+            None => {
+                let info = fetcher
+                    .project(&name)
+                    .await?
+                    .ok_or_else(|| ResolveError::Internal(format!("{name} disappeared")))?;
+                let candidate = info.candidates.versions.get(&version).ok_or_else(|| {
+                    ResolveError::Internal(format!("{name} {version} has no candidate"))
+                })?;
+                let (_, file) = candidate.wheel.clone().ok_or_else(|| {
+                    ResolveError::Internal(format!("{name} {version} has no wheel"))
+                })?;
+                let md = fetcher.metadata(&name, &version, &file).await?;
+                (
+                    ResolvedSource::Index {
+                        file: Box::new(file),
+                        index: info.page.index.clone(),
+                    },
+                    md,
+                    candidate.yanked.clone(),
+                )
+            }
+        };
+        let dependencies = solved.edges.get(&name).cloned().unwrap_or_default();
+        packages.push(ResolvedPackage {
+            direct: direct.contains(&name),
+            name,
+            version,
+            source,
+            extras,
+            metadata,
+            dependencies,
+            yanked,
+        });
+    }
+    Ok(Resolution { packages })
+}
+
+struct Solved {
+    selected: Vec<(Pkg, Version)>,
+    fixed: HashMap<PackageName, FixedDist>,
+    edges: HashMap<PackageName, BTreeSet<PackageName>>,
+}
+
+fn solve(
+    fetcher: Fetcher,
+    target: Target,
+    input: ResolveInput,
+    options: ResolveOptions,
+) -> Result<Solved, ResolveError> {
+    let mut constraints: HashMap<PackageName, Ranges<Version>> = HashMap::new();
+    let mut explicit_pre = HashSet::new();
+    for req in input.requirements.iter().chain(&input.constraints) {
+        if let Some(VersionOrUrl::VersionSpecifier(specs)) = &req.version_or_url {
+            if specs.iter().any(|s| s.version().any_prerelease()) {
+                explicit_pre.insert(req.name.clone());
+            }
+        }
+    }
+    for c in &input.constraints {
+        if !c.evaluate_markers(&target.markers, &[]) {
+            continue;
+        }
+        if let Some(VersionOrUrl::VersionSpecifier(specs)) = &c.version_or_url {
+            let r = Ranges::from(specs.clone());
+            let e = constraints
+                .entry(c.name.clone())
+                .or_insert_with(Ranges::full);
+            *e = e.intersection(&r);
+        }
+    }
+    let fixed: HashMap<PackageName, FixedDist> = input
+        .fixed
+        .into_iter()
+        .map(|f| (f.metadata.name.clone(), f))
+        .collect();
+    let provider = Provider {
+        fetcher,
+        markers: target.markers,
+        python: target.python,
+        root_requirements: input.requirements,
+        constraints,
+        fixed: fixed.clone(),
+        preferences: options.preferences,
+        upgrade: options.upgrade,
+        prerelease: options.prerelease,
+        explicit_pre,
+        allow_sdist: options.allow_sdist,
+        order: RefCell::new(HashMap::new()),
+        not_found: RefCell::new(BTreeSet::new()),
+        sdist_only: RefCell::new(BTreeSet::new()),
+    };
+    match pubgrub::resolve(&provider, Pkg::Root, Version::new([0])) {
+        Ok(selected) => {
+            let selected: Vec<(Pkg, Version)> = selected.into_iter().collect();
+            // Recompute the dependency edges of the chosen versions for the lock and
+            // the summary (cheap: everything is cached).
+            let mut edges: HashMap<PackageName, BTreeSet<PackageName>> = HashMap::new();
+            for (pkg, version) in &selected {
+                let Some(name) = pkg.name() else { continue };
+                if let Ok(pubgrub::Dependencies::Available(deps)) =
+                    pubgrub::DependencyProvider::get_dependencies(&provider, pkg, version)
+                {
+                    let set = edges.entry(name.clone()).or_default();
+                    for (dep, _) in deps.iter() {
+                        if let Some(d) = dep.name() {
+                            if d != name {
+                                set.insert(d.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(Solved {
+                selected,
+                fixed,
+                edges,
+            })
+        }
+        Err(PubGrubError::NoSolution(mut tree)) => {
+            tree.collapse_no_versions();
+            let mut text = String::new();
+            let not_found = provider.not_found.borrow();
+            for name in not_found.iter() {
+                text.push_str(&format!(
+                    "{name} was not found on the package index. Check the spelling of the name.\n"
+                ));
+            }
+            let sdist_only = provider.sdist_only.borrow();
+            let mut names: BTreeMap<&PackageName, Vec<&Version>> = BTreeMap::new();
+            for (n, v) in sdist_only.iter() {
+                names.entry(n).or_default().push(v);
+            }
+            for (n, vs) in names {
+                let latest = vs.iter().max().map(|v| v.to_string()).unwrap_or_default();
+                text.push_str(&format!(
+                    "{n} {latest} is published only as source code (an sdist) for this Python; building from source is not supported yet.\n"
+                ));
+            }
+            let report =
+                DefaultStringReporter::report_with_formatter(&tree, &report::PlainFormatter);
+            if text.is_empty() || !not_found.is_empty() && report.lines().count() <= 1 {
+                text.push_str(&report);
+            } else {
+                text.push_str(&format!("In detail: {report}"));
+            }
+            Err(ResolveError::NoSolution(text.trim_end().to_string()))
+        }
+        Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
+        | Err(PubGrubError::ErrorChoosingVersion { source, .. }) => {
+            Err(ResolveError::Fetch(source))
+        }
+        Err(PubGrubError::ErrorInShouldCancel(e)) => Err(ResolveError::Fetch(e)),
+    }
+}

@@ -1,0 +1,219 @@
+//! Fetching what the resolver needs — project pages and core metadata — once
+//! per key, concurrently: the solver runs on a blocking thread and asks for
+//! data synchronously, while prefetches run on the async runtime ahead of it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use pyward_dist::{CoreMetadata, PackageName, Tags, Version};
+use pyward_index::{DistFile, IndexClient, IndexError, ProjectPage};
+use tokio::runtime::Handle;
+use tokio::sync::OnceCell;
+
+use crate::candidates::{CandidateFilter, Candidates};
+
+/// A fetch failure, cheap to clone so every waiter gets it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FetchError(pub String);
+
+impl From<IndexError> for FetchError {
+    fn from(e: IndexError) -> Self {
+        FetchError(e.to_string())
+    }
+}
+
+/// A project page with its candidates computed for the target.
+#[derive(Debug)]
+pub struct ProjectInfo {
+    pub page: ProjectPage,
+    pub candidates: Candidates,
+}
+
+type ProjectCell = Arc<OnceCell<Result<Option<Arc<ProjectInfo>>, FetchError>>>;
+type MetadataCell = Arc<OnceCell<Result<Arc<CoreMetadata>, FetchError>>>;
+
+struct Inner {
+    client: IndexClient,
+    tags: Tags,
+    python: Version,
+    filter: CandidateFilter,
+    /// Where wheels downloaded for their metadata are kept (reused by install).
+    archive_dir: PathBuf,
+    projects: Mutex<HashMap<PackageName, ProjectCell>>,
+    metadata: Mutex<HashMap<(PackageName, Version), MetadataCell>>,
+}
+
+/// Shared, cloneable fetcher.
+#[derive(Clone)]
+pub struct Fetcher {
+    inner: Arc<Inner>,
+    handle: Handle,
+}
+
+impl Fetcher {
+    pub fn new(
+        client: IndexClient,
+        tags: Tags,
+        python: Version,
+        filter: CandidateFilter,
+        archive_dir: PathBuf,
+        handle: Handle,
+    ) -> Self {
+        Fetcher {
+            inner: Arc::new(Inner {
+                client,
+                tags,
+                python,
+                filter,
+                archive_dir,
+                projects: Mutex::new(HashMap::new()),
+                metadata: Mutex::new(HashMap::new()),
+            }),
+            handle,
+        }
+    }
+
+    fn project_cell(&self, name: &PackageName) -> ProjectCell {
+        let mut map = self
+            .inner
+            .projects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.entry(name.clone()).or_default().clone()
+    }
+
+    fn metadata_cell(&self, name: &PackageName, version: &Version) -> MetadataCell {
+        let mut map = self
+            .inner
+            .metadata
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        map.entry((name.clone(), version.clone()))
+            .or_default()
+            .clone()
+    }
+
+    /// The project page and candidates (async).
+    pub async fn project(
+        &self,
+        name: &PackageName,
+    ) -> Result<Option<Arc<ProjectInfo>>, FetchError> {
+        let cell = self.project_cell(name);
+        let inner = self.inner.clone();
+        let name = name.clone();
+        cell.get_or_init(|| async move {
+            let page = inner.client.project(&name).await?;
+            Ok(page.map(|page| {
+                let candidates =
+                    Candidates::from_page(&page, &inner.tags, &inner.python, &inner.filter);
+                Arc::new(ProjectInfo { page, candidates })
+            }))
+        })
+        .await
+        .clone()
+    }
+
+    /// Core metadata of `name==version` from `file` (async).
+    pub async fn metadata(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        file: &DistFile,
+    ) -> Result<Arc<CoreMetadata>, FetchError> {
+        let cell = self.metadata_cell(name, version);
+        let this = self.clone();
+        let file = file.clone();
+        let (name, version) = (name.clone(), version.clone());
+        cell.get_or_init(|| async move {
+            let bytes = match this.inner.client.metadata(&file).await {
+                Ok(b) => b,
+                Err(IndexError::NoMetadataFile { .. }) => this.metadata_from_wheel(&file).await?,
+                Err(e) => return Err(e.into()),
+            };
+            let md = CoreMetadata::parse(&bytes).map_err(|e| {
+                FetchError(format!(
+                    "the metadata of {} is unusable: {e}",
+                    file.filename
+                ))
+            })?;
+            if md.name != name || md.version != version {
+                return Err(FetchError(format!(
+                    "{} declares itself as {} {} in its metadata, not {} {}",
+                    file.filename, md.name, md.version, name, version
+                )));
+            }
+            Ok(Arc::new(md))
+        })
+        .await
+        .clone()
+    }
+
+    /// Download the whole wheel (verified against the index hash) and read its METADATA.
+    async fn metadata_from_wheel(&self, file: &DistFile) -> Result<Vec<u8>, FetchError> {
+        let dir = self.inner.archive_dir.clone();
+        fs_err::create_dir_all(&dir).map_err(|e| FetchError(e.to_string()))?;
+        let expected = file.hashes.sha256.clone();
+        let path = match &expected {
+            Some(h) => dir.join(h),
+            None => dir.join(format!("unverified-{}", file.filename)),
+        };
+        if expected.is_none() || !path.exists() {
+            let got = self
+                .inner
+                .client
+                .download(&file.url, &path, |_| {}, file.size)
+                .await?;
+            if let Some(h) = &expected {
+                if !got.sha256.eq_ignore_ascii_case(h) {
+                    let _ = fs_err::remove_file(&path);
+                    return Err(FetchError(format!(
+                        "{} does not match the sha256 the index published (expected {h}, got {}); nothing was installed",
+                        file.filename, got.sha256
+                    )));
+                }
+            }
+        }
+        let filename = file.filename.clone();
+        tokio::task::spawn_blocking(move || {
+            pyward_archive::read_wheel_metadata(&path)
+                .map_err(|e| FetchError(format!("cannot read the metadata of {filename}: {e}")))
+        })
+        .await
+        .map_err(|e| FetchError(e.to_string()))?
+    }
+
+    /// Blocking variants for the solver thread.
+    pub fn project_blocking(
+        &self,
+        name: &PackageName,
+    ) -> Result<Option<Arc<ProjectInfo>>, FetchError> {
+        self.handle.block_on(self.project(name))
+    }
+
+    pub fn metadata_blocking(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        file: &DistFile,
+    ) -> Result<Arc<CoreMetadata>, FetchError> {
+        self.handle.block_on(self.metadata(name, version, file))
+    }
+
+    /// Start fetching a project page and, once known, the metadata of the
+    /// version `pick` would choose — without waiting.
+    pub fn prefetch<F>(&self, name: PackageName, pick: F)
+    where
+        F: FnOnce(&ProjectInfo) -> Option<(Version, DistFile)> + Send + 'static,
+    {
+        let this = self.clone();
+        self.handle.spawn(async move {
+            if let Ok(Some(info)) = this.project(&name).await {
+                if let Some((version, file)) = pick(&info) {
+                    let _ = this.metadata(&name, &version, &file).await;
+                }
+            }
+        });
+    }
+}

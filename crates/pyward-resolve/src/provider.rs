@@ -1,0 +1,391 @@
+//! The pubgrub `DependencyProvider`: which versions exist, which to try first,
+//! and what each version depends on for the target environment.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+
+use pubgrub::{
+    Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics,
+};
+use pyward_dist::{
+    CoreMetadata, ExtraName, MarkerEnvironment, PackageName, Requirement, Version, VersionOrUrl,
+};
+use version_ranges::Ranges;
+
+use crate::fetch::{FetchError, Fetcher, ProjectInfo};
+use crate::{Prerelease, Upgrade};
+
+/// A node of the dependency graph.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Pkg {
+    /// What the user asked for.
+    Root,
+    /// A distribution.
+    Dist(PackageName),
+    /// A distribution with one extra enabled (depends on `Dist` at the same version).
+    Extra(PackageName, ExtraName),
+}
+
+impl Pkg {
+    pub fn name(&self) -> Option<&PackageName> {
+        match self {
+            Pkg::Root => None,
+            Pkg::Dist(n) | Pkg::Extra(n, _) => Some(n),
+        }
+    }
+}
+
+impl fmt::Display for Pkg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pkg::Root => write!(f, "your requirements"),
+            Pkg::Dist(n) => write!(f, "{n}"),
+            Pkg::Extra(n, e) => write!(f, "{n}[{e}]"),
+        }
+    }
+}
+
+/// Why a version cannot be used, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    Metadata(String),
+    RequiresPython(String),
+    DirectUrl(String),
+}
+
+impl fmt::Display for Unusable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unusable::Metadata(m) => write!(f, "its metadata could not be used ({m})"),
+            Unusable::RequiresPython(s) => write!(f, "it requires Python {s}"),
+            Unusable::DirectUrl(r) => {
+                write!(
+                    f,
+                    "it depends on a direct URL ({r}), which index packages may not do"
+                )
+            }
+        }
+    }
+}
+
+/// A distribution supplied directly (local file or URL), with known metadata.
+#[derive(Debug, Clone)]
+pub struct FixedDist {
+    pub metadata: CoreMetadata,
+}
+
+pub(crate) struct Provider {
+    pub fetcher: Fetcher,
+    pub markers: MarkerEnvironment,
+    pub python: Version,
+    pub root_requirements: Vec<Requirement>,
+    pub constraints: HashMap<PackageName, Ranges<Version>>,
+    pub fixed: HashMap<PackageName, FixedDist>,
+    pub preferences: HashMap<PackageName, Version>,
+    pub upgrade: Upgrade,
+    pub prerelease: Prerelease,
+    /// Packages for which a requirement names a pre-release explicitly.
+    pub explicit_pre: HashSet<PackageName>,
+    pub allow_sdist: bool,
+    /// Discovery order, for a stable breadth-first priority.
+    pub order: RefCell<HashMap<Pkg, usize>>,
+    /// Names no index has.
+    pub not_found: RefCell<BTreeSet<PackageName>>,
+    /// Versions skipped because only an sdist exists (for the error message).
+    pub sdist_only: RefCell<BTreeSet<(PackageName, Version)>>,
+}
+
+impl Provider {
+    fn order_of(&self, p: &Pkg) -> usize {
+        let mut order = self.order.borrow_mut();
+        let next = order.len();
+        *order.entry(p.clone()).or_insert(next)
+    }
+
+    fn preferred(&self, name: &PackageName) -> Option<&Version> {
+        if self.upgrade.applies_to(name) {
+            return None;
+        }
+        self.preferences.get(name)
+    }
+
+    fn allows_pre(&self, name: &PackageName) -> bool {
+        self.prerelease == Prerelease::Allow || self.explicit_pre.contains(name)
+    }
+
+    /// The version to try for `name` within `range`, with the file to use.
+    pub fn pick(
+        &self,
+        name: &PackageName,
+        info: &ProjectInfo,
+        range: &Ranges<Version>,
+    ) -> Option<Version> {
+        pick_version(
+            info,
+            range,
+            self.preferred(name),
+            self.allows_pre(name),
+            self.allow_sdist,
+            |v| {
+                self.sdist_only
+                    .borrow_mut()
+                    .insert((name.clone(), v.clone()));
+            },
+        )
+    }
+
+    fn requirement_edges(
+        &self,
+        req: &Requirement,
+        out: &mut Vec<(Pkg, Ranges<Version>)>,
+    ) -> Result<(), Unusable> {
+        let mut range = match &req.version_or_url {
+            None => Ranges::full(),
+            Some(VersionOrUrl::VersionSpecifier(s)) => Ranges::from(s.clone()),
+            Some(VersionOrUrl::Url(u)) => {
+                if self.fixed.contains_key(&req.name) {
+                    Ranges::full()
+                } else {
+                    return Err(Unusable::DirectUrl(u.to_string()));
+                }
+            }
+        };
+        if let Some(c) = self.constraints.get(&req.name) {
+            range = range.intersection(c);
+        }
+        out.push((Pkg::Dist(req.name.clone()), range.clone()));
+        for extra in &req.extras {
+            out.push((Pkg::Extra(req.name.clone(), extra.clone()), range.clone()));
+        }
+        Ok(())
+    }
+
+    fn prefetch_edges(&self, edges: &[(Pkg, Ranges<Version>)]) {
+        for (pkg, range) in edges {
+            let Pkg::Dist(name) = pkg else { continue };
+            if self.fixed.contains_key(name) {
+                continue;
+            }
+            let preferred = self.preferred(name).cloned();
+            let allow_pre = self.allows_pre(name);
+            let allow_sdist = self.allow_sdist;
+            let range = range.clone();
+            self.fetcher.prefetch(name.clone(), move |info| {
+                let v = pick_version(
+                    info,
+                    &range,
+                    preferred.as_ref(),
+                    allow_pre,
+                    allow_sdist,
+                    |_| {},
+                )?;
+                let file = info.candidates.versions.get(&v)?.wheel.as_ref()?.1.clone();
+                Some((v, file))
+            });
+        }
+    }
+
+    fn metadata_for(
+        &self,
+        name: &PackageName,
+        version: &Version,
+    ) -> Result<Result<std::sync::Arc<CoreMetadata>, Unusable>, FetchError> {
+        if let Some(fixed) = self.fixed.get(name) {
+            return Ok(Ok(std::sync::Arc::new(fixed.metadata.clone())));
+        }
+        let Some(info) = self.fetcher.project_blocking(name)? else {
+            return Ok(Err(Unusable::Metadata(
+                "the project is not on the index".into(),
+            )));
+        };
+        let Some(candidate) = info.candidates.versions.get(version) else {
+            return Ok(Err(Unusable::Metadata("no file for this version".into())));
+        };
+        let Some((_, file)) = &candidate.wheel else {
+            return Ok(Err(Unusable::Metadata(
+                "only a source distribution exists".into(),
+            )));
+        };
+        match self.fetcher.metadata_blocking(name, version, file) {
+            Ok(md) => Ok(Ok(md)),
+            Err(e) => Ok(Err(Unusable::Metadata(e.0))),
+        }
+    }
+}
+
+/// Choose a version of a project within `range`: the preferred (installed or
+/// locked) version when it fits, else the highest usable one. Pre-releases only
+/// when allowed, or when no final release fits (as pip does). Yanked releases
+/// only when the range pins exactly that version (PEP 592).
+pub fn pick_version(
+    info: &ProjectInfo,
+    range: &Ranges<Version>,
+    preferred: Option<&Version>,
+    allow_pre: bool,
+    allow_sdist: bool,
+    mut on_sdist_only: impl FnMut(&Version),
+) -> Option<Version> {
+    let usable = |v: &Version| -> bool {
+        let Some(c) = info.candidates.versions.get(v) else {
+            return false;
+        };
+        if c.yanked.is_some() && range.as_singleton() != Some(v) {
+            return false;
+        }
+        c.is_installable(allow_sdist)
+    };
+    if let Some(p) = preferred {
+        if range.contains(p) && usable(p) {
+            return Some(p.clone());
+        }
+    }
+    let mut fallback_pre = None;
+    for (v, c) in info.candidates.versions.iter().rev() {
+        if !range.contains(v) {
+            continue;
+        }
+        if !usable(v) {
+            if c.sdist.is_some()
+                && c.wheel.is_none()
+                && (c.yanked.is_none() || range.as_singleton() == Some(v))
+            {
+                on_sdist_only(v);
+            }
+            continue;
+        }
+        if v.any_prerelease() && !allow_pre {
+            if fallback_pre.is_none() {
+                fallback_pre = Some(v.clone());
+            }
+            continue;
+        }
+        return Some(v.clone());
+    }
+    fallback_pre
+}
+
+impl DependencyProvider for Provider {
+    type P = Pkg;
+    type V = Version;
+    type VS = Ranges<Version>;
+    type M = Unusable;
+    type Priority = (u32, bool, Reverse<usize>);
+    type Err = FetchError;
+
+    fn prioritize(
+        &self,
+        package: &Pkg,
+        range: &Ranges<Version>,
+        stats: &PackageResolutionStatistics,
+    ) -> Self::Priority {
+        let singleton = range.as_singleton().is_some() || matches!(package, Pkg::Root);
+        (
+            stats.conflict_count(),
+            singleton,
+            Reverse(self.order_of(package)),
+        )
+    }
+
+    fn choose_version(
+        &self,
+        package: &Pkg,
+        range: &Ranges<Version>,
+    ) -> Result<Option<Version>, FetchError> {
+        match package {
+            Pkg::Root => Ok(Some(Version::new([0]))),
+            Pkg::Dist(name) | Pkg::Extra(name, _) => {
+                if let Some(fixed) = self.fixed.get(name) {
+                    let v = &fixed.metadata.version;
+                    return Ok(range.contains(v).then(|| v.clone()));
+                }
+                match self.fetcher.project_blocking(name)? {
+                    None => {
+                        self.not_found.borrow_mut().insert(name.clone());
+                        Ok(None)
+                    }
+                    Some(info) => Ok(self.pick(name, &info, range)),
+                }
+            }
+        }
+    }
+
+    fn get_dependencies(
+        &self,
+        package: &Pkg,
+        version: &Version,
+    ) -> Result<Dependencies<Pkg, Ranges<Version>, Unusable>, FetchError> {
+        let mut edges = Vec::new();
+        match package {
+            Pkg::Root => {
+                for req in &self.root_requirements {
+                    if !req.evaluate_markers(&self.markers, &[]) {
+                        continue;
+                    }
+                    if let Err(u) = self.requirement_edges(req, &mut edges) {
+                        return Ok(Dependencies::Unavailable(u));
+                    }
+                }
+            }
+            Pkg::Dist(name) | Pkg::Extra(name, _) => {
+                let md = match self.metadata_for(name, version)? {
+                    Ok(md) => md,
+                    Err(u) => return Ok(Dependencies::Unavailable(u)),
+                };
+                if let Some(rp) = &md.requires_python {
+                    if !rp.contains(&self.python) {
+                        return Ok(Dependencies::Unavailable(Unusable::RequiresPython(
+                            rp.to_string(),
+                        )));
+                    }
+                }
+                let extras: Vec<ExtraName> = match package {
+                    Pkg::Extra(_, e) => vec![e.clone()],
+                    _ => Vec::new(),
+                };
+                if let Pkg::Extra(..) = package {
+                    edges.push((Pkg::Dist(name.clone()), Ranges::singleton(version.clone())));
+                }
+                for req in &md.requires_dist {
+                    if !req.evaluate_markers(&self.markers, &extras) {
+                        continue;
+                    }
+                    if let Pkg::Extra(..) = package {
+                        // Only what the extra adds; the base edges come with Dist.
+                        if req.evaluate_markers(&self.markers, &[]) {
+                            continue;
+                        }
+                    }
+                    if &req.name == name {
+                        // A self-dependency can only add extras, at this same version.
+                        for e in &req.extras {
+                            edges.push((
+                                Pkg::Extra(name.clone(), e.clone()),
+                                Ranges::singleton(version.clone()),
+                            ));
+                        }
+                        continue;
+                    }
+                    if let Err(u) = self.requirement_edges(req, &mut edges) {
+                        return Ok(Dependencies::Unavailable(u));
+                    }
+                }
+            }
+        }
+        self.prefetch_edges(&edges);
+        // Merge duplicate edges (pubgrub expects one range per package).
+        let mut merged: Vec<(Pkg, Ranges<Version>)> = Vec::new();
+        for (p, r) in edges {
+            if let Some(existing) = merged.iter_mut().find(|(q, _)| q == &p) {
+                existing.1 = existing.1.intersection(&r);
+            } else {
+                self.order_of(&p);
+                merged.push((p, r));
+            }
+        }
+        Ok(Dependencies::Available(DependencyConstraints::from_iter(
+            merged,
+        )))
+    }
+}

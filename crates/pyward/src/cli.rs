@@ -1,0 +1,147 @@
+//! Command-line interface definition (clap): every command, flag and its help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// pyward installs Python packages and checks them first: every file's hash,
+/// known vulnerabilities and malware, and suspicious code or names.
+#[derive(Debug, Parser)]
+#[command(name = "pyward", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Print only errors and the security summary's problems.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more detail (repeat for debug logs).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Print a machine-readable JSON report on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Where pyward keeps downloaded files and index pages [env: PYWARD_CACHE_DIR].
+    #[arg(long, global = true, env = "PYWARD_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Use only cached index data; never touch the network.
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// Never use colour (also: NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a virtual environment.
+    Venv(VenvArgs),
+    /// Install packages into an environment, checking them first.
+    Install(InstallArgs),
+    /// Remove packages from an environment.
+    Uninstall(UninstallArgs),
+    /// List installed packages.
+    List(EnvArgs),
+    /// Show an installed package.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VenvArgs {
+    /// Where to create it.
+    #[arg(default_value = ".venv")]
+    pub path: PathBuf,
+    /// Interpreter to use: a path, or a version such as 3.12.
+    #[arg(long, short = 'p')]
+    pub python: Option<String>,
+    /// Prompt shown when the environment is active.
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Replace an existing environment at PATH.
+    #[arg(long)]
+    pub clear: bool,
+}
+
+/// Which environment to act on.
+#[derive(Debug, Args, Clone)]
+pub struct EnvArgs {
+    /// The interpreter (or virtual environment directory) to act on. Default:
+    /// the active virtual environment (VIRTUAL_ENV), else ./.venv.
+    #[arg(long, short = 'p', value_name = "PYTHON")]
+    pub python: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Low,
+    Moderate,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Packages: NAME[extras]SPEC, a path or URL to a wheel, or 'name @ URL'.
+    pub packages: Vec<String>,
+    /// Install from a requirements file (repeatable).
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirements: Vec<PathBuf>,
+    /// Constrain versions with a constraints file (repeatable).
+    #[arg(short = 'c', long = "constraint", value_name = "FILE")]
+    pub constraints: Vec<PathBuf>,
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// Upgrade every requested package and its dependencies to the newest allowed versions.
+    #[arg(short = 'U', long)]
+    pub upgrade: bool,
+    /// Upgrade only this package (repeatable).
+    #[arg(short = 'P', long, value_name = "NAME")]
+    pub upgrade_package: Vec<String>,
+    /// Allow pre-release versions.
+    #[arg(long)]
+    pub pre: bool,
+    /// Primary package index (default: https://pypi.org/simple/) [env: PYWARD_INDEX_URL].
+    #[arg(short = 'i', long, env = "PYWARD_INDEX_URL")]
+    pub index_url: Option<String>,
+    /// Additional index; a name is taken from the first index that has it.
+    #[arg(long, value_name = "URL")]
+    pub extra_index_url: Vec<String>,
+    /// Compile installed Python files to bytecode.
+    #[arg(long)]
+    pub compile: bool,
+    /// Revalidate cached index data.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Resolve and check, but change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Install into an interpreter that its distributor marks as externally managed (PEP 668).
+    #[arg(long)]
+    pub break_system_packages: bool,
+    /// Proceed with this package despite a trust or name warning (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub allow: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Packages to remove.
+    pub packages: Vec<String>,
+    /// Remove the packages named in a requirements file.
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirements: Vec<PathBuf>,
+    #[command(flatten)]
+    pub env: EnvArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub package: String,
+    #[command(flatten)]
+    pub env: EnvArgs,
+}
