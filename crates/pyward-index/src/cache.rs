@@ -51,20 +51,28 @@ pub(crate) fn read_entry(path: &Path) -> Option<CacheEntry> {
 
 /// Write an entry atomically; failures are logged, not returned.
 pub(crate) fn write_entry(path: &Path, meta: &CacheMeta, payload: &[u8]) {
-    if let Err(e) = try_write_entry(path, meta, payload) {
-        tracing::warn!("could not write the cache entry {}: {e}", path.display());
+    match serde_json::to_vec(meta) {
+        Ok(header) => write_file(path, &[&header, b"\n", payload]),
+        Err(e) => tracing::warn!("could not encode the cache entry {}: {e}", path.display()),
     }
 }
 
-fn try_write_entry(path: &Path, meta: &CacheMeta, payload: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs_err::create_dir_all(dir)?;
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer(&mut file, meta)?;
-    file.write_all(b"\n")?;
-    file.write_all(payload)?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+/// Write `parts` to `path` atomically (a temporary file renamed into
+/// place); failures are logged, not returned.
+pub(crate) fn write_file(path: &Path, parts: &[&[u8]]) {
+    let result = (|| -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs_err::create_dir_all(dir)?;
+        let mut file = tempfile::NamedTempFile::new_in(dir)?;
+        for part in parts {
+            file.write_all(part)?;
+        }
+        file.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        tracing::warn!("could not write the cache file {}: {e}", path.display());
+    }
 }
 
 /// Remove an entry that is no longer true; failures are ignored.

@@ -293,9 +293,10 @@ impl IndexClient {
                 what: format!("the metadata of {}", file.filename),
             });
         }
-        let headers = HeaderMap::new();
-        let response = self.send(&url, &headers).await?;
-        match response.status().as_u16() {
+        let response = self
+            .get(&url, &HeaderMap::new(), MAX_DOCUMENT_BYTES)
+            .await?;
+        match response.status.as_u16() {
             200 => {}
             404 | 410 => {
                 return Err(IndexError::NoMetadataFile {
@@ -309,7 +310,7 @@ impl IndexClient {
                 })
             }
         }
-        let bytes = read_body(response, &url, MAX_DOCUMENT_BYTES).await?;
+        let bytes = response.body;
         if let Err((algorithm, expected, actual)) = hashes.verify(&bytes) {
             return Err(IndexError::MetadataHashMismatch {
                 filename: file.filename.clone(),
@@ -321,7 +322,7 @@ impl IndexClient {
         }
         if let Some(path) = cache_path {
             let bytes = bytes.clone();
-            let _ = tokio::task::spawn_blocking(move || write_file_atomically(&path, &bytes)).await;
+            let _ = tokio::task::spawn_blocking(move || cache::write_file(&path, &[&bytes])).await;
         }
         Ok(bytes)
     }
@@ -521,12 +522,12 @@ impl IndexClient {
             }
         }
 
-        let mut response = self.send(url, &headers).await?;
-        if response.status() == http::StatusCode::NOT_MODIFIED {
+        let mut response = self.get(url, &headers, MAX_PAGE_BYTES).await?;
+        if response.status == http::StatusCode::NOT_MODIFIED {
             let outcome = match (revalidating, &policy_request) {
                 (Some(entry), Some(request)) => match &entry.meta {
                     CacheMeta::Found(policy) => {
-                        let parts = response_parts(&response);
+                        let parts = response.parts();
                         match policy.after_response(request, &parts, SystemTime::now()) {
                             AfterResponse::NotModified(policy, _) => Some((policy, entry.payload)),
                             AfterResponse::Modified(..) => None,
@@ -554,10 +555,10 @@ impl IndexClient {
             if let Some(accept) = headers.get(ACCEPT) {
                 plain.insert(ACCEPT, accept.clone());
             }
-            response = self.send(url, &plain).await?;
+            response = self.get(url, &plain, MAX_PAGE_BYTES).await?;
         }
 
-        match response.status().as_u16() {
+        match response.status.as_u16() {
             200 | 203 => {}
             404 | 410 => {
                 if let Some(path) = cache_path {
@@ -580,20 +581,15 @@ impl IndexClient {
                 shared: false,
                 ..CacheOptions::default()
             };
-            CachePolicy::new_options(
-                request,
-                &response_parts(&response),
-                SystemTime::now(),
-                options,
-            )
+            CachePolicy::new_options(request, &response.parts(), SystemTime::now(), options)
         });
-        let final_url = response.url().clone();
+        let final_url = response.url;
         let content_type = response
-            .headers()
+            .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = read_body(response, url, MAX_PAGE_BYTES).await?;
+        let body = response.body;
         let (value, payload) =
             tokio::task::spawn_blocking(move || parse(final_url, content_type, body))
                 .await
@@ -614,9 +610,10 @@ impl IndexClient {
         Ok(Some(value))
     }
 
-    /// Send a GET, retrying connection errors, timeouts, 429 and 5xx. After
-    /// the last try, a retryable status becomes an `IndexError::Status`.
-    async fn send(&self, url: &Url, headers: &HeaderMap) -> Result<reqwest::Response, IndexError> {
+    /// GET `url` and read the body (up to `limit` bytes), retrying
+    /// connection errors, broken transfers, timeouts, 429 and 5xx. After the
+    /// last try, a retryable status becomes an `IndexError::Status`.
+    async fn get(&self, url: &Url, headers: &HeaderMap, limit: u64) -> Result<Fetched, IndexError> {
         self.with_retries(url, || async {
             let response = self.send_once(url, headers).await?;
             let status = response.status();
@@ -629,7 +626,18 @@ impl IndexClient {
                     retry_after(&response),
                 ));
             }
-            Ok(response)
+            let headers = response.headers().clone();
+            let final_url = response.url().clone();
+            let body = read_body(response, url, limit).await.map_err(|e| match e {
+                IndexError::Network { .. } => Failure::retry(e, None),
+                other => Failure::fatal(other),
+            })?;
+            Ok(Fetched {
+                status,
+                headers,
+                url: final_url,
+                body,
+            })
         })
         .await
     }
@@ -753,11 +761,22 @@ fn policy_request(url: &Url, accept: &str) -> Option<http::request::Parts> {
     Some(request.into_parts().0)
 }
 
-fn response_parts(response: &reqwest::Response) -> http::response::Parts {
-    let (mut parts, ()) = http::Response::new(()).into_parts();
-    parts.status = response.status();
-    parts.headers = response.headers().clone();
-    parts
+/// A complete response.
+struct Fetched {
+    status: http::StatusCode,
+    headers: HeaderMap,
+    /// The final URL, after redirects.
+    url: Url,
+    body: Vec<u8>,
+}
+
+impl Fetched {
+    fn parts(&self) -> http::response::Parts {
+        let (mut parts, ()) = http::Response::new(()).into_parts();
+        parts.status = self.status;
+        parts.headers = self.headers.clone();
+        parts
+    }
 }
 
 fn without_credentials(url: &Url) -> String {
@@ -868,19 +887,5 @@ async fn read_body(
                 })
             }
         }
-    }
-}
-
-fn write_file_atomically(path: &Path, bytes: &[u8]) {
-    let result = (|| -> std::io::Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        fs_err::create_dir_all(dir)?;
-        let mut file = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut file, bytes)?;
-        file.persist(path).map_err(|e| e.error)?;
-        Ok(())
-    })();
-    if let Err(e) = result {
-        tracing::warn!("could not write the cache file {}: {e}", path.display());
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use pyward_dist::{CoreMetadata, PackageName, Tags, Version};
@@ -43,6 +44,9 @@ struct Inner {
     archive_dir: PathBuf,
     projects: Mutex<HashMap<PackageName, ProjectCell>>,
     metadata: Mutex<HashMap<(PackageName, Version), MetadataCell>>,
+    /// Whole wheels downloaded because the index had no metadata file.
+    downloaded_files: AtomicU64,
+    downloaded_bytes: AtomicU64,
 }
 
 /// Shared, cloneable fetcher.
@@ -70,6 +74,8 @@ impl Fetcher {
                 archive_dir,
                 projects: Mutex::new(HashMap::new()),
                 metadata: Mutex::new(HashMap::new()),
+                downloaded_files: AtomicU64::new(0),
+                downloaded_bytes: AtomicU64::new(0),
             }),
             handle,
         }
@@ -165,6 +171,10 @@ impl Fetcher {
                 .client
                 .download(&file.url, &path, |_| {}, file.size)
                 .await?;
+            self.inner.downloaded_files.fetch_add(1, Ordering::Relaxed);
+            self.inner
+                .downloaded_bytes
+                .fetch_add(got.size, Ordering::Relaxed);
             if let Some(h) = &expected {
                 if !got.sha256.eq_ignore_ascii_case(h) {
                     let _ = fs_err::remove_file(&path);
@@ -182,6 +192,14 @@ impl Fetcher {
         })
         .await
         .map_err(|e| FetchError(e.to_string()))?
+    }
+
+    /// Files and bytes downloaded so far (wheels read for their metadata).
+    pub fn downloaded(&self) -> (u64, u64) {
+        (
+            self.inner.downloaded_files.load(Ordering::Relaxed),
+            self.inner.downloaded_bytes.load(Ordering::Relaxed),
+        )
     }
 
     /// Blocking variants for the solver thread.

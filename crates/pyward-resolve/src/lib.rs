@@ -123,6 +123,10 @@ pub struct ResolvedPackage {
 pub struct Resolution {
     /// Sorted by name.
     pub packages: Vec<ResolvedPackage>,
+    /// Whole files downloaded while resolving (when the index publishes no
+    /// separate metadata); they stay in the archive cache for the install.
+    pub downloaded_files: u64,
+    pub downloaded_bytes: u64,
 }
 
 /// Why resolution failed.
@@ -229,7 +233,12 @@ pub async fn resolve(
             yanked,
         });
     }
-    Ok(Resolution { packages })
+    let (downloaded_files, downloaded_bytes) = fetcher.downloaded();
+    Ok(Resolution {
+        packages,
+        downloaded_files,
+        downloaded_bytes,
+    })
 }
 
 struct Solved {

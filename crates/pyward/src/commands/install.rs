@@ -123,6 +123,8 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
 
     // Resolve.
     let started = Instant::now();
+    let fetch_started = started;
+
     let spinner = crate::commands::spinner(ctx, "Resolving");
     let fixed: Vec<FixedDist> = inputs
         .local
@@ -300,12 +302,18 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         return Ok(0);
     }
 
-    // Fetch and verify.
-    let started = Instant::now();
+    // Fetch and verify. When the resolver already downloaded wheels (an index
+    // without separate metadata files), downloading overlapped resolution.
+    let started = if resolution.downloaded_files > 0 {
+        fetch_started
+    } else {
+        Instant::now()
+    };
     let fetched = fetch_all(ctx, &client, &plan).await?;
     let mut verified_from: BTreeMap<&'static str, usize> = BTreeMap::new();
-    let mut downloaded_bytes = 0u64;
-    let mut downloaded_files = 0usize;
+    // Wheels the resolver downloaded for their metadata count as downloads too.
+    let mut downloaded_bytes = resolution.downloaded_bytes;
+    let mut downloaded_files = resolution.downloaded_files as usize;
     let mut unchecked = 0usize;
     let mut mismatches = 0usize;
     for (p, f) in plan.iter().zip(&fetched) {
@@ -708,9 +716,7 @@ fn index_client(ctx: &Context, inputs: &Inputs, args: &InstallArgs) -> CliResult
     }
     let mut indexes = Vec::new();
     for u in urls {
-        indexes.push(
-            IndexUrl::parse(&u).map_err(|e| CliError::input(format!("index URL `{u}`: {e}")))?,
-        );
+        indexes.push(IndexUrl::parse(&u).map_err(|e| CliError::input(e.to_string()))?);
     }
     IndexClient::builder()
         .indexes(indexes)
