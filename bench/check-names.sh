@@ -20,4 +20,7 @@ echo "== check timing"
 "$target/release/examples/bench_check"
 
 echo "== false-positive study (popular names against each other)"
-"$target/release/examples/false_positives" | head -n 2
+study=$(mktemp)
+trap 'rm -f "$study"' EXIT
+"$target/release/examples/false_positives" >"$study"
+head -n 2 "$study"

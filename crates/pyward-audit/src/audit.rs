@@ -43,6 +43,9 @@ pub struct AuditReport {
     pub unchecked: usize,
 }
 
+/// The signal name on findings whose advisory carries no severity.
+pub const UNRATED_SIGNAL: &str = "severity unknown";
+
 /// Audit `packages` against `db`.
 pub fn audit(db: &AdvisoryDb, packages: &[(PackageName, Version)]) -> AuditReport {
     let mut report = AuditReport {
@@ -121,8 +124,16 @@ pub fn finding(name: &PackageName, package: PackageRef, vuln: &Vulnerability) ->
         } else {
             vuln.summary.clone()
         };
+        // Unrated advisories are weighed as moderate by the policy, and marked
+        // so that they are shown as "unknown", never as a rating they lack.
         let severity = vuln.severity.rating.unwrap_or(Severity::Moderate);
         let mut f = Finding::new(Check::Vulnerability, severity, package, title).why(why(vuln));
+        if vuln.severity.rating.is_none() {
+            f = f.evidence(Evidence::Signal {
+                name: UNRATED_SIGNAL.into(),
+                value: "the advisory gives no severity".into(),
+            });
+        }
         match vuln.fixed_in.first() {
             Some(fix) => {
                 f = f.advice(format!(

@@ -26,7 +26,7 @@ mod update;
 
 use std::path::{Path, PathBuf};
 
-pub use audit::{audit, finding, AuditReport, SeverityCounts};
+pub use audit::{audit, finding, AuditReport, SeverityCounts, UNRATED_SIGNAL};
 pub use db::{AdvisoryDb, DataSource, DbStatus, Vulnerability, STALE_AFTER_DAYS};
 pub use jiff;
 pub use severity::{rating_for_score, SeverityScore, SeveritySource};

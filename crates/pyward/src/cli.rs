@@ -49,6 +49,10 @@ pub enum Command {
     List(EnvArgs),
     /// Show an installed package.
     Show(ShowArgs),
+    /// Check packages for known vulnerabilities and malware.
+    Audit(AuditArgs),
+    /// Manage the advisory database.
+    Db(DbArgs),
 }
 
 #[derive(Debug, Args)]
@@ -84,16 +88,46 @@ pub enum FailOn {
     Critical,
 }
 
-#[derive(Debug, Args)]
-pub struct InstallArgs {
+impl FailOn {
+    pub fn severity(self) -> pyward_guard::Severity {
+        match self {
+            FailOn::Low => pyward_guard::Severity::Low,
+            FailOn::Moderate => pyward_guard::Severity::Moderate,
+            FailOn::High => pyward_guard::Severity::High,
+            FailOn::Critical => pyward_guard::Severity::Critical,
+        }
+    }
+}
+
+/// What to resolve: packages, requirements and constraints files, indexes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RequirementArgs {
     /// Packages: NAME[extras]SPEC, a path or URL to a wheel, or 'name @ URL'.
     pub packages: Vec<String>,
-    /// Install from a requirements file (repeatable).
+    /// Read requirements from a file in pip's format (repeatable).
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     pub requirements: Vec<PathBuf>,
     /// Constrain versions with a constraints file (repeatable).
     #[arg(short = 'c', long = "constraint", value_name = "FILE")]
     pub constraints: Vec<PathBuf>,
+    /// Primary package index (default: https://pypi.org/simple/) [env: PYWARD_INDEX_URL].
+    #[arg(short = 'i', long, env = "PYWARD_INDEX_URL")]
+    pub index_url: Option<String>,
+    /// Additional index; a name is taken from the first index that has it.
+    #[arg(long, value_name = "URL")]
+    pub extra_index_url: Vec<String>,
+    /// Allow pre-release versions.
+    #[arg(long)]
+    pub pre: bool,
+    /// Revalidate cached index data.
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub reqs: RequirementArgs,
     #[command(flatten)]
     pub env: EnvArgs,
     /// Upgrade every requested package and its dependencies to the newest allowed versions.
@@ -102,21 +136,9 @@ pub struct InstallArgs {
     /// Upgrade only this package (repeatable).
     #[arg(short = 'P', long, value_name = "NAME")]
     pub upgrade_package: Vec<String>,
-    /// Allow pre-release versions.
-    #[arg(long)]
-    pub pre: bool,
-    /// Primary package index (default: https://pypi.org/simple/) [env: PYWARD_INDEX_URL].
-    #[arg(short = 'i', long, env = "PYWARD_INDEX_URL")]
-    pub index_url: Option<String>,
-    /// Additional index; a name is taken from the first index that has it.
-    #[arg(long, value_name = "URL")]
-    pub extra_index_url: Vec<String>,
     /// Compile installed Python files to bytecode.
     #[arg(long)]
     pub compile: bool,
-    /// Revalidate cached index data.
-    #[arg(long)]
-    pub refresh: bool,
     /// Resolve and check, but change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -126,6 +148,68 @@ pub struct InstallArgs {
     /// Proceed with this package despite a trust or name warning (repeatable).
     #[arg(long, value_name = "NAME")]
     pub allow: Vec<String>,
+    /// Block the install when a known vulnerability is at or above this severity.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
+    /// Audit a requirements file (resolved, nothing installed), a pylock.toml or a pyproject.toml.
+    #[arg(short = 'r', long = "requirement", value_name = "FILE", global = true)]
+    pub requirements: Vec<PathBuf>,
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// Exit with 1 when a vulnerability is at or above this severity (default: any).
+    #[arg(long, value_enum, value_name = "LEVEL", global = true)]
+    pub fail_on: Option<FailOn>,
+    /// Output format (also --json).
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    pub format: ReportFormat,
+    /// Ignore this advisory id (repeatable); prefer `ignore` in the configuration, with a reason.
+    #[arg(long, value_name = "ID", global = true)]
+    pub ignore: Vec<String>,
+    /// Primary package index for resolving requirements files.
+    #[arg(short = 'i', long, env = "PYWARD_INDEX_URL", global = true)]
+    pub index_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Upgrade vulnerable packages to the smallest versions that fix them.
+    Fix {
+        /// Show what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Sarif,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    #[command(subcommand)]
+    pub action: DbAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Download or import the advisory database (default: OSV's PyPI export).
+    Update {
+        /// A URL, a zip of OSV JSON, or a directory of OSV JSON/YAML files.
+        #[arg(long, value_name = "URL|ZIP|DIR")]
+        from: Option<String>,
+    },
+    /// Where the advisory data comes from and how old it is.
+    Status,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,9 @@ impl CacheDirs {
 pub struct Context {
     pub printer: Printer,
     pub cache: CacheDirs,
+    /// Durable data (advisory database, flag feed): `$PYWARD_DATA_DIR`, else
+    /// the platform's data directory.
+    pub data_dir: PathBuf,
     pub offline: bool,
     /// Set by Ctrl-C while an install is being staged or committed.
     pub cancel: Arc<AtomicBool>,
@@ -61,6 +64,12 @@ impl Context {
                     CliError::input("cannot find a cache directory").hint("set PYWARD_CACHE_DIR")
                 })?,
         };
+        let data_dir = match std::env::var_os("PYWARD_DATA_DIR").filter(|v| !v.is_empty()) {
+            Some(d) => PathBuf::from(d),
+            None => dirs::data_dir()
+                .map(|d| d.join("pyward"))
+                .unwrap_or_else(|| root.join("data")),
+        };
         let cancel = Arc::new(AtomicBool::new(false));
         let changing = Arc::new(AtomicBool::new(false));
         {
@@ -80,10 +89,16 @@ impl Context {
         Ok(Context {
             printer,
             cache: CacheDirs { root },
+            data_dir,
             offline: g.offline,
             cancel,
             changing,
         })
+    }
+
+    /// Where the advisory database lives.
+    pub fn advisories_dir(&self) -> PathBuf {
+        self.data_dir.join("advisories")
     }
 
     /// The interpreter description (cached across runs).

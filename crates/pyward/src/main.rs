@@ -3,9 +3,12 @@
 
 mod cli;
 mod commands;
+mod config;
 mod context;
 mod error;
+mod guards;
 mod output;
+mod pipeline;
 
 use std::process::ExitCode;
 
@@ -56,6 +59,8 @@ fn main() -> ExitCode {
             Command::Uninstall(args) => commands::uninstall::run(args, &ctx).await,
             Command::List(args) => commands::list::run(args, &ctx).await,
             Command::Show(args) => commands::show::run(args, &ctx).await,
+            Command::Audit(args) => commands::audit::run(args, &ctx).await,
+            Command::Db(args) => commands::db::run(args, &ctx).await,
         }
     });
     match result {

@@ -266,10 +266,15 @@ pub fn human_duration(d: std::time::Duration) -> String {
 
 /// "1 package" / "2 packages".
 pub fn plural(n: usize, word: &str) -> String {
+    count(n, word, &format!("{word}s"))
+}
+
+/// "1 vulnerability" / "2 vulnerabilities".
+pub fn count(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
-        format!("{n} {word}")
+        format!("{n} {one}")
     } else {
-        format!("{n} {word}s")
+        format!("{n} {many}")
     }
 }
 

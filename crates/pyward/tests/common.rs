@@ -52,6 +52,7 @@ impl Fixture {
             .expect("pyward binary")
             .args(args)
             .env("PYWARD_CACHE_DIR", self.cache())
+            .env("PYWARD_DATA_DIR", self.dir.path().join("data"))
             .env_remove("VIRTUAL_ENV")
             .env_remove("PYWARD_INDEX_URL")
             .env("NO_COLOR", "1")

@@ -2,63 +2,28 @@
 //! guard(plan), fetch+verify, guard(artifacts), staged install, summary.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
-use pyward_dist::{
-    CoreMetadata, InterpreterInfo, PackageName, Requirement, Tags, Version, VersionOrUrl,
-    WheelFilename,
-};
+use pyward_dist::{PackageName, Version, WheelFilename};
 use pyward_guard::integrity::{self, Expectation, Observed, Verified};
-use pyward_guard::{Check, Finding, Findings, HashSource, PackageRef, Policy};
+use pyward_guard::{Check, Finding, Findings, HashSource, PackageRef};
 use pyward_index::{IndexClient, IndexUrl};
 use pyward_install::{InstallItem, InstallOptions, InstalledDist};
-use pyward_lock::requirements::{RequirementSpec, RequirementsFile};
-use pyward_resolve::{
-    FixedDist, Prerelease, ResolveError, ResolveInput, ResolveOptions, ResolvedSource, Target,
-    Upgrade,
-};
+use pyward_resolve::{ResolvedSource, Upgrade};
 use url::Url;
 
 use crate::cli::InstallArgs;
+use crate::config::Config;
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
+use crate::guards;
 use crate::output::{human_bytes, human_duration, plural, SecurityLine};
-
-pub const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
-
-/// `--hash` values of one requirement and the line they came from.
-type HashPin = (Vec<String>, HashSource);
-
-/// Everything the user asked for, gathered from arguments and files.
-#[derive(Default)]
-struct Inputs {
-    requirements: Vec<Requirement>,
-    constraints: Vec<Requirement>,
-    /// Wheels given as a local path or URL, before they are read.
-    pending_local: Vec<String>,
-    /// The same, once read.
-    local: Vec<LocalDist>,
-    /// `--hash` pins by package name, with the line they came from.
-    pinned_hashes: HashMap<PackageName, HashPin>,
-    index_url: Option<String>,
-    extra_index_urls: Vec<String>,
-    pre: bool,
-}
-
-/// A wheel given directly, fetched and read before resolution.
-struct LocalDist {
-    path: PathBuf,
-    url: Option<Url>,
-    filename: WheelFilename,
-    sha256: String,
-    size: u64,
-    metadata: CoreMetadata,
-}
+use crate::pipeline::{self, ResolveSettings};
 
 /// One distribution to install.
 struct Planned {
@@ -84,21 +49,20 @@ enum PlannedSource {
 }
 
 pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
-    if args.packages.is_empty() && args.requirements.is_empty() {
+    if args.reqs.packages.is_empty() && args.reqs.requirements.is_empty() {
         return Err(CliError::input("nothing to install")
             .hint("name a package:  pyward install requests")
             .hint("or a requirements file:  pyward install -r requirements.txt"));
     }
     let env = ctx.environment(args.env.python.as_deref())?;
-    check_externally_managed(&env.interpreter, args.break_system_packages)?;
+    pipeline::check_externally_managed(&env.interpreter, args.break_system_packages)?;
 
     let cwd = std::env::current_dir().map_err(|e| CliError::failed(e.to_string()))?;
-    let mut inputs = gather_inputs(&args, &cwd)?;
-    let client = index_client(ctx, &inputs, &args)?;
-    fetch_local_dists(&mut inputs, &client, ctx).await?;
+    let config = Config::load(&cwd)?;
+    let mut inputs = pipeline::gather_inputs(&args.reqs, &cwd)?;
+    let client = pipeline::index_client(ctx, &inputs, &args.reqs, &config)?;
+    pipeline::fetch_local_dists(&mut inputs, &client, ctx).await?;
 
-    let info = env.interpreter.clone();
-    let target = target_of(&info)?;
     let installed = env
         .installed()
         .map_err(|e| CliError::failed(format!("cannot read the environment: {e}")))?;
@@ -120,58 +84,20 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     } else {
         Upgrade::None
     };
-
-    // Resolve.
-    let started = Instant::now();
-    let fetch_started = started;
-
-    let spinner = crate::commands::spinner(ctx, "Resolving");
-    let fixed: Vec<FixedDist> = inputs
-        .local
-        .iter()
-        .map(|l| FixedDist {
-            metadata: l.metadata.clone(),
-        })
-        .collect();
-    let resolution = pyward_resolve::resolve(
-        client.clone(),
-        target,
-        ResolveInput {
-            requirements: inputs.requirements.clone(),
-            constraints: inputs.constraints.clone(),
-            fixed,
-        },
-        ResolveOptions {
-            prerelease: if inputs.pre || args.pre {
-                Prerelease::Allow
-            } else {
-                Prerelease::IfNecessaryOrExplicit
-            },
+    let resolution = pipeline::resolve(
+        ctx,
+        &client,
+        &env.interpreter,
+        &inputs,
+        ResolveSettings {
             upgrade,
             preferences,
+            pre: args.reqs.pre,
             exclude_newer: None,
-            allow_sdist: false,
-            archive_dir: ctx.cache.archives(),
         },
     )
-    .await;
-    drop(spinner);
-    let resolution = match resolution {
-        Ok(r) => r,
-        Err(ResolveError::NoSolution(text)) => {
-            return Err(CliError::input(format!(
-                "no set of versions satisfies your requirements:\n{}",
-                indent(&text)
-            )))
-        }
-        Err(ResolveError::Fetch(e)) => return Err(CliError::network(e.to_string())),
-        Err(e) => return Err(CliError::failed(e.to_string())),
-    };
-    ctx.printer.status(format!(
-        "Resolved {} in {}",
-        plural(resolution.packages.len(), "package"),
-        human_duration(started.elapsed())
-    ));
+    .await?;
+    let fetch_started = Instant::now();
 
     // Plan: what changes.
     let installed_by_name: HashMap<&PackageName, &InstalledDist> =
@@ -254,10 +180,24 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         });
     }
 
-    let policy = Policy {
-        allow: args.allow.iter().map(|a| normalize(a)).collect(),
-        ..Policy::default()
-    };
+    let policy = config.policy(args.fail_on.map(|f| f.severity()), &args.allow, &[]);
+
+    // guard(plan): checks that need only names and versions, before any download.
+    let resolved_pairs: Vec<(PackageName, Version)> = resolution
+        .packages
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone()))
+        .collect();
+    let vuln_guard = guards::vulnerabilities::check(ctx, &resolved_pairs, &config, &policy);
+    findings.extend(vuln_guard.findings);
+    if findings.blocking(&policy).next().is_some() {
+        ctx.printer
+            .findings(&findings.items, &policy, pyward_guard::Decision::Block);
+        ctx.printer
+            .important("Nothing was downloaded or installed; your environment is unchanged.");
+        emit_json(ctx, &resolution.packages, &[], &[], &findings);
+        return Ok(1);
+    }
 
     if plan.is_empty() {
         ctx.printer.status(format!(
@@ -302,13 +242,8 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         return Ok(0);
     }
 
-    // Fetch and verify. When the resolver already downloaded wheels (an index
-    // without separate metadata files), downloading overlapped resolution.
-    let started = if resolution.downloaded_files > 0 {
-        fetch_started
-    } else {
-        Instant::now()
-    };
+    // Fetch and verify.
+    let started = fetch_started;
     let fetched = fetch_all(ctx, &client, &plan).await?;
     let mut verified_from: BTreeMap<&'static str, usize> = BTreeMap::new();
     // Wheels the resolver downloaded for their metadata count as downloads too.
@@ -482,9 +417,15 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         ctx.printer.detail(format!(" - {} {}", r.name, r.version));
     }
 
-    // Findings that warn, then the security block.
+    // Findings that warn (vulnerabilities have their own line), then the security block.
+    let warnings: Vec<Finding> = findings
+        .items
+        .iter()
+        .filter(|f| f.check != Check::Vulnerability)
+        .cloned()
+        .collect();
     ctx.printer
-        .findings(&findings.items, &policy, pyward_guard::Decision::Warn);
+        .findings(&warnings, &policy, pyward_guard::Decision::Warn);
     let total = plan.len();
     let mut integrity = SecurityLine {
         label: "Integrity",
@@ -512,12 +453,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     };
     let lines = vec![
         integrity,
-        SecurityLine {
-            label: "Vulnerabilities",
-            status: "not checked: this build of pyward has no advisory data yet".into(),
-            ok: false,
-            details: Vec::new(),
-        },
+        vuln_guard.line,
         SecurityLine {
             label: "Code scan",
             status: "not checked: the code scanner is not part of this build yet".into(),
@@ -567,269 +503,6 @@ fn emit_json(
         "removed": removed,
         "findings": findings.items,
     }));
-}
-
-fn indent(text: &str) -> String {
-    text.lines()
-        .map(|l| format!("  {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn normalize(name: &str) -> String {
-    PackageName::from_str(name)
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| name.to_ascii_lowercase())
-}
-
-/// PEP 668: refuse an interpreter its distributor manages, unless told otherwise.
-pub fn check_externally_managed(info: &InterpreterInfo, override_: bool) -> CliResult<()> {
-    if override_ || info.is_venv() {
-        return Ok(());
-    }
-    if let Some(message) = pyward_install::check_externally_managed(info) {
-        return Err(CliError::input(format!(
-            "{} is managed by your system's package manager:\n{}",
-            info.executable.display(),
-            indent(&message)
-        ))
-        .hint("create a virtual environment:  pyward venv && pyward install …")
-        .hint("or, if you really mean it:  --break-system-packages"));
-    }
-    Ok(())
-}
-
-/// The target description the resolver needs.
-pub fn target_of(info: &InterpreterInfo) -> CliResult<Target> {
-    let markers = info.marker_environment().map_err(|e| {
-        CliError::failed(format!(
-            "the interpreter reported unusable marker values: {e}"
-        ))
-    })?;
-    Ok(Target {
-        markers,
-        tags: Tags::from_interpreter(info),
-        python: info.python_version(),
-    })
-}
-
-fn gather_inputs(args: &InstallArgs, cwd: &Path) -> CliResult<Inputs> {
-    let mut inputs = Inputs::default();
-    let mut local_specs: Vec<(RequirementSpec, Option<HashPin>)> = Vec::new();
-    for arg in &args.packages {
-        let spec = pyward_lock::requirements::parse_requirement_arg(arg, cwd)
-            .map_err(|e| CliError::input(e.to_string()))?;
-        local_specs.push((spec, None));
-    }
-    for path in &args.requirements {
-        let file = pyward_lock::requirements::parse_requirements_file(path)
-            .map_err(|e| CliError::input(e.to_string()))?;
-        absorb_file_options(&mut inputs, &file);
-        for entry in file.entries {
-            let hashes: Vec<String> = entry
-                .hashes
-                .iter()
-                .filter_map(|h| h.strip_prefix("sha256:").map(|x| x.to_ascii_lowercase()))
-                .collect();
-            let pin = (!hashes.is_empty()).then(|| {
-                (
-                    hashes,
-                    HashSource::Requirements {
-                        path: entry.origin.file.display().to_string(),
-                        line: entry.origin.line,
-                    },
-                )
-            });
-            local_specs.push((entry.spec, pin));
-        }
-        for c in file.constraints {
-            if let RequirementSpec::Named(r) = c.spec {
-                inputs.constraints.push(r);
-            }
-        }
-    }
-    for path in &args.constraints {
-        let file = pyward_lock::requirements::parse_requirements_file(path)
-            .map_err(|e| CliError::input(e.to_string()))?;
-        for c in file.entries.into_iter().chain(file.constraints) {
-            match c.spec {
-                RequirementSpec::Named(r) => inputs.constraints.push(r),
-                other => {
-                    return Err(CliError::input(format!(
-                        "{}: a constraints file may only name packages, not {other:?}",
-                        c.origin
-                    )))
-                }
-            }
-        }
-    }
-    for (spec, pin) in local_specs {
-        match spec {
-            RequirementSpec::Named(req) => {
-                if let Some(pin) = pin {
-                    inputs.pinned_hashes.insert(req.name.clone(), pin);
-                }
-                if let Some(VersionOrUrl::Url(url)) = &req.version_or_url {
-                    inputs.pending_local.push(url.to_string());
-                }
-                inputs.requirements.push(req);
-            }
-            RequirementSpec::Path { path, .. } => {
-                inputs.pending_local.push(path.display().to_string());
-            }
-            RequirementSpec::Url { url, .. } => {
-                inputs.pending_local.push(url.to_string());
-            }
-            RequirementSpec::Editable { .. } => {
-                return Err(CliError::input(
-                    "editable installs (-e) need a build step, which this version of pyward does not have yet",
-                ))
-            }
-        }
-    }
-    Ok(inputs)
-}
-
-fn absorb_file_options(inputs: &mut Inputs, file: &RequirementsFile) {
-    if inputs.index_url.is_none() {
-        inputs.index_url = file.index_url.clone();
-    }
-    for u in &file.extra_index_urls {
-        if !inputs.extra_index_urls.contains(u) {
-            inputs.extra_index_urls.push(u.clone());
-        }
-    }
-    inputs.pre |= file.pre;
-}
-
-fn index_client(ctx: &Context, inputs: &Inputs, args: &InstallArgs) -> CliResult<IndexClient> {
-    let primary = args
-        .index_url
-        .clone()
-        .or_else(|| inputs.index_url.clone())
-        .unwrap_or_else(|| DEFAULT_INDEX.to_string());
-    let mut urls = vec![primary];
-    for u in args.extra_index_url.iter().chain(&inputs.extra_index_urls) {
-        if !urls.contains(u) {
-            urls.push(u.clone());
-        }
-    }
-    let mut indexes = Vec::new();
-    for u in urls {
-        indexes.push(IndexUrl::parse(&u).map_err(|e| CliError::input(e.to_string()))?);
-    }
-    IndexClient::builder()
-        .indexes(indexes)
-        .cache_dir(ctx.cache.index())
-        .offline(ctx.offline)
-        .refresh(args.refresh)
-        .build()
-        .map_err(|e| CliError::failed(e.to_string()))
-}
-
-/// Download (for URLs) and read every directly given wheel.
-async fn fetch_local_dists(
-    inputs: &mut Inputs,
-    client: &IndexClient,
-    ctx: &Context,
-) -> CliResult<()> {
-    for location in std::mem::take(&mut inputs.pending_local) {
-        let parsed = Url::parse(&location).ok().filter(|u| u.scheme().len() > 1);
-        let (path, url) = match &parsed {
-            Some(u) if u.scheme() == "http" || u.scheme() == "https" => {
-                let filename = u
-                    .path_segments()
-                    .and_then(|mut s| s.next_back())
-                    .unwrap_or("download")
-                    .to_string();
-                let dir = ctx.cache.archives();
-                fs_err::create_dir_all(&dir).map_err(|e| CliError::failed(e.to_string()))?;
-                let dest = dir.join(format!("url-{}", filename));
-                client
-                    .download(u, &dest, |_| {}, None)
-                    .await
-                    .map_err(|e| CliError::network(e.to_string()))?;
-                (dest, Some(u.clone()))
-            }
-            Some(u) if u.scheme() == "file" => (
-                u.to_file_path()
-                    .map_err(|_| CliError::input(format!("cannot use the file URL {u}")))?,
-                None,
-            ),
-            _ => (PathBuf::from(&location), None),
-        };
-        let display_name = url
-            .as_ref()
-            .map(|u| u.to_string())
-            .unwrap_or_else(|| path.display().to_string());
-        let filename_str = url
-            .as_ref()
-            .and_then(|u| {
-                u.path_segments()
-                    .and_then(|mut s| s.next_back())
-                    .map(str::to_string)
-            })
-            .or_else(|| path.file_name().map(|f| f.to_string_lossy().to_string()))
-            .unwrap_or_default();
-        if !filename_str.ends_with(".whl") {
-            return Err(CliError::input(format!(
-                "{display_name} is not a wheel; installing from source needs a build step, which this version of pyward does not have yet"
-            )));
-        }
-        let filename =
-            WheelFilename::from_str(&filename_str).map_err(|e| CliError::input(e.to_string()))?;
-        let bytes_path = path.clone();
-        let (sha256, size) = tokio::task::spawn_blocking(move || sha256_file(&bytes_path))
-            .await
-            .map_err(|e| CliError::failed(e.to_string()))?
-            .map_err(|e| CliError::input(format!("cannot read {display_name}: {e}")))?;
-        let md_path = path.clone();
-        let metadata_bytes =
-            tokio::task::spawn_blocking(move || pyward_archive::read_wheel_metadata(&md_path))
-                .await
-                .map_err(|e| CliError::failed(e.to_string()))?
-                .map_err(|e| CliError::input(format!("{display_name}: {e}")))?;
-        let metadata = CoreMetadata::parse(&metadata_bytes)
-            .map_err(|e| CliError::input(format!("{display_name}: {e}")))?;
-        if metadata.name != filename.name || metadata.version != filename.version {
-            return Err(CliError::input(format!(
-                "{display_name} calls itself {} {} in its metadata, which does not match its filename",
-                metadata.name, metadata.version
-            )));
-        }
-        inputs.requirements.retain(|r| r.name != metadata.name);
-        inputs.requirements.push(
-            Requirement::from_str(&format!("{}=={}", metadata.name, metadata.version))
-                .map_err(|e| CliError::failed(e.to_string()))?,
-        );
-        inputs.local.push(LocalDist {
-            path,
-            url,
-            filename,
-            sha256,
-            size,
-            metadata,
-        });
-    }
-    Ok(())
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
-    use sha2::Digest;
-    use std::io::Read;
-    let mut f = fs_err::File::open(path)?;
-    let mut hasher = sha2::Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((hex::encode(hasher.finalize()), size))
 }
 
 /// A fetched archive.

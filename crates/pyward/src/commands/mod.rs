@@ -1,5 +1,7 @@
 //! One module per command.
 
+pub mod audit;
+pub mod db;
 pub mod install;
 pub mod list;
 pub mod show;

@@ -1,0 +1,676 @@
+//! `pyward audit [fix]`: known vulnerabilities and malware in an environment,
+//! a requirements file (resolved, nothing installed), a pylock.toml or a
+//! pyproject.toml; and the smallest upgrades that remove them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+use pyward_dist::{PackageName, Version};
+use pyward_guard::{Check, Decision, Finding, Severity};
+use pyward_lock::requirements::RequirementSpec;
+
+use crate::cli::{AuditAction, AuditArgs, InstallArgs, ReportFormat, RequirementArgs};
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::{CliError, CliResult};
+use crate::guards::vulnerabilities::{
+    advisory_id, data_label, drop_ignored_until_fixed, fixed_in, open_db, severity_label, short,
+};
+use crate::output::{count, group_digits, human_duration, plural};
+use crate::pipeline::{self, ResolveSettings};
+
+/// What was audited.
+struct Subject {
+    /// "in /path/.venv", "in requirements.txt".
+    label: String,
+    packages: Vec<(PackageName, Version)>,
+    /// The requirements file, when the subject is one (for `fix`).
+    requirements_file: Option<PathBuf>,
+}
+
+pub async fn run(args: AuditArgs, ctx: &Context) -> CliResult<u8> {
+    let cwd = std::env::current_dir().map_err(|e| CliError::failed(e.to_string()))?;
+    let config = Config::load(&cwd)?;
+    let started = Instant::now();
+    let subject = collect(&args, ctx, &config, &cwd).await?;
+    let db = open_db(ctx).map_err(CliError::failed)?;
+    let status = db.status();
+    let (label, stale) = data_label(&status);
+    let report = pyward_audit::audit(&db, &subject.packages);
+    let mut findings = report.findings;
+    drop_ignored_until_fixed(&mut findings, &config);
+    let policy = config.policy(None, &[], &args.ignore);
+    let (shown, ignored): (Vec<Finding>, Vec<Finding>) = findings
+        .into_iter()
+        .partition(|f| policy.decide(f) != Decision::Allow);
+    let fail_on = args
+        .fail_on
+        .map(|f| f.severity())
+        .or(policy.fail_on)
+        .unwrap_or(Severity::Low);
+    let failing = shown.iter().any(|f| {
+        f.check == Check::Malware || (f.check == Check::Vulnerability && f.severity >= fail_on)
+    });
+
+    if let Some(AuditAction::Fix { dry_run }) = args.action {
+        return fix(ctx, &args, &config, &subject, &shown, &db, dry_run).await;
+    }
+
+    let format = if ctx.printer.json {
+        ReportFormat::Json
+    } else {
+        args.format
+    };
+    match format {
+        ReportFormat::Json => ctx.printer.json_value(&serde_json::json!({
+            "audited": subject.label,
+            "packages": subject.packages.len(),
+            "advisory_data": {
+                "newest_record": status.newest_record.map(|d| d.to_string()),
+                "stale": stale,
+                "records": status.records,
+            },
+            "vulnerabilities": shown,
+            "ignored": ignored,
+            "unchecked": report.unchecked,
+        })),
+        ReportFormat::Sarif => ctx.printer.json_value(&sarif(&shown, &subject)),
+        ReportFormat::Markdown => ctx.printer.important(markdown(&shown, &subject, &label)),
+        ReportFormat::Text => text(
+            ctx,
+            &shown,
+            &ignored,
+            &subject,
+            &label,
+            stale,
+            status.records,
+            started,
+        ),
+    }
+    Ok(if failing { 1 } else { 0 })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn text(
+    ctx: &Context,
+    shown: &[Finding],
+    ignored: &[Finding],
+    subject: &Subject,
+    label: &str,
+    stale: bool,
+    records: usize,
+    started: Instant,
+) {
+    let p = &ctx.printer;
+    p.status(format!(
+        "Audited {} {} against {} advisories ({label}) in {}",
+        plural(subject.packages.len(), "package"),
+        subject.label,
+        group_digits(records as u64),
+        human_duration(started.elapsed())
+    ));
+    if stale {
+        p.important(format!(
+            "! The {label}: vulnerabilities published since then are not known here."
+        ));
+        p.important("  → pyward db update   downloads current advisories");
+    }
+    if shown.is_empty() {
+        p.important("");
+        if subject.packages.is_empty() {
+            p.important("Nothing to audit: no packages.");
+        } else if stale {
+            p.important("No known vulnerabilities in that data.");
+        } else {
+            p.important("No known vulnerabilities.");
+        }
+    } else {
+        let rows: Vec<[String; 5]> = {
+            let mut sorted: Vec<&Finding> = shown.iter().collect();
+            sorted.sort_by(|a, b| {
+                b.severity
+                    .cmp(&a.severity)
+                    .then(a.package.name.cmp(&b.package.name))
+            });
+            sorted
+                .iter()
+                .map(|f| {
+                    [
+                        f.package.name.clone(),
+                        f.package.version.clone().unwrap_or_default(),
+                        if f.check == Check::Malware {
+                            "MALWARE".into()
+                        } else {
+                            severity_label(f).to_string()
+                        },
+                        format!("{} {}", advisory_id(f), short(&f.title, 40)),
+                        fixed_in(f).unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect()
+        };
+        let header = ["Package", "Version", "Severity", "Advisory", "Fixed in"];
+        let mut widths = header.map(str::len);
+        for r in &rows {
+            for (i, c) in r.iter().enumerate() {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+        let line = |cells: [&str; 5]| {
+            format!(
+                "  {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
+                cells[0],
+                cells[1],
+                cells[2],
+                cells[3],
+                cells[4],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3]
+            )
+        };
+        p.important("");
+        p.important(line(header));
+        for r in &rows {
+            p.important(line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+        }
+        let mut levels = BTreeMap::new();
+        for f in shown {
+            let key = if f.check == Check::Malware {
+                "malware"
+            } else {
+                severity_label(f)
+            };
+            *levels.entry(key).or_insert(0usize) += 1;
+        }
+        let order = ["malware", "critical", "high", "moderate", "low", "unknown"];
+        let parts: Vec<String> = order
+            .iter()
+            .filter_map(|k| levels.get(k).map(|n| format!("{n} {k}")))
+            .collect();
+        let mut affected: Vec<&str> = shown.iter().map(|f| f.package.name.as_str()).collect();
+        affected.sort();
+        affected.dedup();
+        p.important("");
+        p.important(format!(
+            "{} ({}) in {} of {}",
+            count(shown.len(), "vulnerability", "vulnerabilities"),
+            parts.join(", "),
+            affected.len(),
+            plural(subject.packages.len(), "package")
+        ));
+        p.important("  → pyward audit fix --dry-run   shows the smallest upgrades that fix them");
+        p.important("  → pyward audit --json          machine-readable report");
+    }
+    if !ignored.is_empty() {
+        p.important(format!(
+            "{} ignored by your configuration",
+            count(ignored.len(), "advisory", "advisories")
+        ));
+    }
+}
+
+async fn collect(
+    args: &AuditArgs,
+    ctx: &Context,
+    config: &Config,
+    cwd: &Path,
+) -> CliResult<Subject> {
+    if args.requirements.is_empty() {
+        let env = ctx.environment(args.env.python.as_deref())?;
+        let installed = env
+            .installed()
+            .map_err(|e| CliError::failed(format!("cannot read the environment: {e}")))?;
+        return Ok(Subject {
+            label: format!("in {}", env.root.display()),
+            packages: installed.into_iter().map(|d| (d.name, d.version)).collect(),
+            requirements_file: None,
+        });
+    }
+    let mut packages = Vec::new();
+    let mut labels = Vec::new();
+    let mut requirements_file = None;
+    for file in &args.requirements {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        labels.push(name.clone());
+        if name.starts_with("pylock") && name.ends_with(".toml") {
+            let lock = pyward_lock::pylock::PyLock::read(file)
+                .map_err(|e| CliError::input(e.to_string()))?;
+            for p in &lock.packages {
+                if let Some(v) = &p.version {
+                    packages.push((p.name.clone(), v.clone()));
+                }
+            }
+            continue;
+        }
+        let reqs = if name == "pyproject.toml" {
+            let project = pyward_lock::pyproject::read_pyproject_dependencies(file)
+                .map_err(|e| CliError::input(e.to_string()))?;
+            let mut args = RequirementArgs {
+                index_url: args.index_url.clone(),
+                ..RequirementArgs::default()
+            };
+            args.packages = project.dependencies.iter().map(|r| r.to_string()).collect();
+            args
+        } else {
+            requirements_file = Some(file.clone());
+            RequirementArgs {
+                requirements: vec![file.clone()],
+                index_url: args.index_url.clone(),
+                ..RequirementArgs::default()
+            }
+        };
+        packages.extend(resolve_pairs(ctx, args, config, cwd, &reqs).await?);
+    }
+    Ok(Subject {
+        label: format!("in {}", labels.join(", ")),
+        packages,
+        requirements_file,
+    })
+}
+
+/// Resolve requirements (nothing is installed) for the target interpreter.
+async fn resolve_pairs(
+    ctx: &Context,
+    args: &AuditArgs,
+    config: &Config,
+    cwd: &Path,
+    reqs: &RequirementArgs,
+) -> CliResult<Vec<(PackageName, Version)>> {
+    let info = match ctx.environment(args.env.python.as_deref()) {
+        Ok(env) => env.interpreter,
+        Err(_) => {
+            let python = pyward_install::find_python(None).map_err(|e| {
+                CliError::input(format!("no Python interpreter to resolve for: {e}"))
+            })?;
+            ctx.interpreter(&python)?
+        }
+    };
+    let mut inputs = pipeline::gather_inputs(reqs, cwd)?;
+    let client = pipeline::index_client(ctx, &inputs, reqs, config)?;
+    pipeline::fetch_local_dists(&mut inputs, &client, ctx).await?;
+    let resolution =
+        pipeline::resolve(ctx, &client, &info, &inputs, ResolveSettings::default()).await?;
+    Ok(resolution
+        .packages
+        .into_iter()
+        .map(|p| (p.name, p.version))
+        .collect())
+}
+
+/// `pyward audit fix`: the smallest upgrades that remove known
+/// vulnerabilities while the whole set still resolves. Each vulnerable
+/// package gets a floor at its smallest safe release, preferred over newer
+/// ones; everything else prefers its current version. The new set is audited
+/// again (a fix can pull in a vulnerable release), up to three rounds.
+async fn fix(
+    ctx: &Context,
+    args: &AuditArgs,
+    config: &Config,
+    subject: &Subject,
+    shown: &[Finding],
+    db: &pyward_audit::AdvisoryDb,
+    dry_run: bool,
+) -> CliResult<u8> {
+    let p = &ctx.printer;
+    let current: BTreeMap<PackageName, Version> = subject.packages.iter().cloned().collect();
+    let mut unfixable: BTreeMap<PackageName, String> = BTreeMap::new();
+    for f in shown.iter().filter(|f| f.check == Check::Malware) {
+        if let Ok(n) = PackageName::from_str(&f.package.name) {
+            unfixable.insert(
+                n.clone(),
+                format!("it is known malware: remove it with  pyward uninstall {n}"),
+            );
+        }
+    }
+    let mut findings: Vec<Finding> = shown.to_vec();
+    let cwd = std::env::current_dir().map_err(|e| CliError::failed(e.to_string()))?;
+    let reqs = RequirementArgs {
+        requirements: subject.requirements_file.iter().cloned().collect(),
+        index_url: args.index_url.clone(),
+        ..RequirementArgs::default()
+    };
+    let base_inputs = match &subject.requirements_file {
+        Some(_) => pipeline::gather_inputs(&reqs, &cwd)?,
+        None => {
+            let mut inputs = pipeline::Inputs::default();
+            for name in current.keys() {
+                inputs
+                    .requirements
+                    .push(pyward_dist::parse_requirement(name.as_ref()).map_err(CliError::failed)?);
+            }
+            inputs
+        }
+    };
+    let client = pipeline::index_client(ctx, &base_inputs, &reqs, config)?;
+    let info = match ctx.environment(args.env.python.as_deref()) {
+        Ok(env) => env.interpreter,
+        Err(_) => {
+            let python = pyward_install::find_python(None).map_err(|e| {
+                CliError::input(format!("no Python interpreter to resolve for: {e}"))
+            })?;
+            ctx.interpreter(&python)?
+        }
+    };
+    let mut floors: BTreeMap<PackageName, Version> = BTreeMap::new();
+    let mut result: Option<BTreeMap<PackageName, Version>> = None;
+    for _round in 0..3 {
+        let mut progressed = false;
+        for f in findings.iter().filter(|f| f.check == Check::Vulnerability) {
+            let (Ok(name), Some(Ok(version))) = (
+                PackageName::from_str(&f.package.name),
+                f.package.version.as_deref().map(Version::from_str),
+            ) else {
+                continue;
+            };
+            if unfixable.contains_key(&name) || floors.get(&name).is_some_and(|v| v > &version) {
+                continue;
+            }
+            let available = available_versions(&client, &name).await?;
+            match db
+                .smallest_safe_version(&name, &version, &available, |v| {
+                    v > &version && !v.any_prerelease()
+                })
+                .map_err(|e| CliError::failed(e.to_string()))?
+            {
+                Some(v) => {
+                    floors.insert(name, v);
+                    progressed = true;
+                }
+                None => {
+                    unfixable.insert(
+                        name,
+                        "no released version is free of known vulnerabilities".into(),
+                    );
+                }
+            }
+        }
+        if !progressed && result.is_some() {
+            break;
+        }
+        let mut inputs = pipeline::Inputs {
+            requirements: base_inputs.requirements.clone(),
+            constraints: base_inputs.constraints.clone(),
+            index_url: base_inputs.index_url.clone(),
+            extra_index_urls: base_inputs.extra_index_urls.clone(),
+            pre: base_inputs.pre,
+            ..pipeline::Inputs::default()
+        };
+        for req in &mut inputs.requirements {
+            if let Some(floor) = floors.get(&req.name) {
+                req.version_or_url = Some(pyward_dist::VersionOrUrl::VersionSpecifier(
+                    pyward_dist::VersionSpecifiers::from_str(&format!(">={floor}"))
+                        .map_err(|e| CliError::failed(e.to_string()))?,
+                ));
+            }
+        }
+        for (name, floor) in &floors {
+            inputs.constraints.push(
+                pyward_dist::parse_requirement(&format!("{name}>={floor}"))
+                    .map_err(CliError::failed)?,
+            );
+        }
+        let mut preferences: std::collections::HashMap<PackageName, Version> =
+            current.clone().into_iter().collect();
+        for (name, floor) in &floors {
+            preferences.insert(name.clone(), floor.clone());
+        }
+        let resolution = match pipeline::resolve(
+            ctx,
+            &client,
+            &info,
+            &inputs,
+            ResolveSettings {
+                preferences,
+                ..ResolveSettings::default()
+            },
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                p.important("The fixed versions cannot all be installed together:");
+                p.important(e.to_string());
+                return Ok(1);
+            }
+        };
+        let new: BTreeMap<PackageName, Version> = resolution
+            .packages
+            .into_iter()
+            .map(|p| (p.name, p.version))
+            .collect();
+        let pairs: Vec<(PackageName, Version)> = new.clone().into_iter().collect();
+        let mut again = pyward_audit::audit(db, &pairs).findings;
+        drop_ignored_until_fixed(&mut again, config);
+        let policy = config.policy(None, &[], &args.ignore);
+        again.retain(|f| policy.decide(f) != Decision::Allow);
+        findings = again;
+        result = Some(new);
+        if findings.iter().all(|f| {
+            PackageName::from_str(&f.package.name).is_ok_and(|n| unfixable.contains_key(&n))
+        }) {
+            break;
+        }
+    }
+    let new = result.unwrap_or_default();
+    let upgrades: Vec<(PackageName, Option<Version>, Version)> = new
+        .iter()
+        .filter(|(n, v)| current.get(*n) != Some(*v))
+        .map(|(n, v)| (n.clone(), current.get(n).cloned(), v.clone()))
+        .collect();
+    for (name, from, to) in &upgrades {
+        match from {
+            Some(from) => p.important(format!("  {name} {from} → {to}")),
+            None => p.important(format!("  {name} (new) {to}")),
+        }
+    }
+    for (name, why) in &unfixable {
+        p.important(format!("  ! cannot fix {name}: {why}"));
+    }
+    let remaining: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            PackageName::from_str(&f.package.name).is_ok_and(|n| !unfixable.contains_key(&n))
+        })
+        .collect();
+    for f in &remaining {
+        p.important(format!(
+            "  ! {} {} still has {} after the upgrades",
+            f.package.name,
+            f.package.version.as_deref().unwrap_or(""),
+            advisory_id(f)
+        ));
+    }
+    if ctx.printer.json {
+        ctx.printer.json_value(&serde_json::json!({
+            "upgrades": upgrades.iter().map(|(n, f, t)| serde_json::json!({"name": n.to_string(), "from": f.as_ref().map(|v| v.to_string()), "to": t.to_string()})).collect::<Vec<_>>(),
+            "unfixable": unfixable.iter().map(|(n, w)| serde_json::json!({"name": n.to_string(), "reason": w})).collect::<Vec<_>>(),
+            "applied": !dry_run,
+        }));
+    }
+    let clean = unfixable.is_empty() && remaining.is_empty();
+    if upgrades.is_empty() {
+        return Ok(if clean { 0 } else { 1 });
+    }
+    let changed: Vec<(PackageName, Version, Version)> = upgrades
+        .iter()
+        .map(|(n, f, t)| (n.clone(), f.clone().unwrap_or_else(|| t.clone()), t.clone()))
+        .collect();
+    match &subject.requirements_file {
+        Some(file) => {
+            let new_text = rewrite_requirements(file, &changed)?;
+            if dry_run {
+                p.status(format!("Dry run: {} was not changed.", file.display()));
+            } else {
+                fs_err::write(file, new_text).map_err(|e| CliError::failed(e.to_string()))?;
+                p.status(format!(
+                    "Updated {}; check it with:  pyward audit -r {}",
+                    file.display(),
+                    file.display()
+                ));
+            }
+            Ok(if clean { 0 } else { 1 })
+        }
+        None => {
+            if dry_run {
+                p.status("Dry run: nothing was changed.");
+                return Ok(if clean { 0 } else { 1 });
+            }
+            // Applied through the normal install pipeline: verified, audited, atomic.
+            let install = InstallArgs {
+                reqs: RequirementArgs {
+                    packages: changed
+                        .iter()
+                        .map(|(n, _, v)| format!("{n}=={v}"))
+                        .collect(),
+                    index_url: args.index_url.clone(),
+                    ..RequirementArgs::default()
+                },
+                env: args.env.clone(),
+                upgrade: false,
+                upgrade_package: Vec::new(),
+                compile: false,
+                dry_run: false,
+                break_system_packages: false,
+                allow: Vec::new(),
+                fail_on: None,
+            };
+            let code = Box::pin(super::install::run(install, ctx)).await?;
+            Ok(if code == 0 && !clean { 1 } else { code })
+        }
+    }
+}
+
+/// Released (not yanked) versions of `name` on the index, ascending.
+async fn available_versions(
+    client: &pyward_index::IndexClient,
+    name: &PackageName,
+) -> CliResult<Vec<Version>> {
+    let page = client
+        .project(name)
+        .await
+        .map_err(|e| CliError::network(e.to_string()))?;
+    let mut available: Vec<Version> = page
+        .map(|p| {
+            p.files
+                .iter()
+                .filter(|f| !f.yanked)
+                .map(|f| f.dist.version().clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    available.sort();
+    available.dedup();
+    Ok(available)
+}
+
+/// The requirements file with each upgraded package pinned to its fix: an
+/// existing `name==old` line is rewritten; a package the file does not name
+/// (a dependency) gets a new `name>=fix` line.
+fn rewrite_requirements(
+    file: &Path,
+    upgrades: &[(PackageName, Version, Version)],
+) -> CliResult<String> {
+    let parsed = pyward_lock::requirements::parse_requirements_file(file)
+        .map_err(|e| CliError::input(e.to_string()))?;
+    let text = fs_err::read_to_string(file).map_err(|e| CliError::input(e.to_string()))?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut appended = Vec::new();
+    for (name, from, to) in upgrades {
+        let entry = parsed.entries.iter().find(|e| {
+            e.origin.file == file && matches!(&e.spec, RequirementSpec::Named(r) if &r.name == name)
+        });
+        match entry {
+            Some(e) if !e.hashes.is_empty() => {
+                return Err(CliError::input(format!(
+                    "{}: {name} is pinned with --hash; its new hash cannot be written for you yet",
+                    e.origin
+                ))
+                .hint(format!(
+                    "replace the line with  {name}=={to}  and its hash from  pyward hash"
+                )));
+            }
+            Some(e) => {
+                let idx = e.origin.line.saturating_sub(1);
+                if let Some(line) = lines.get_mut(idx) {
+                    let pin = format!("=={from}");
+                    if line.contains(&pin) {
+                        *line = line.replacen(&pin, &format!("=={to}"), 1);
+                    } else {
+                        appended.push(format!("{name}=={to}  # pyward audit fix: was {from}"));
+                    }
+                }
+            }
+            None if from == to => {
+                appended.push(format!("{name}=={to}  # pyward audit fix: new dependency"))
+            }
+            None => appended.push(format!(
+                "{name}=={to}  # pyward audit fix: dependency, was {from}"
+            )),
+        }
+    }
+    let mut out = lines.join("\n");
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    for a in appended {
+        out.push_str(&a);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn sarif(findings: &[Finding], subject: &Subject) -> serde_json::Value {
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "ruleId": advisory_id(f),
+                "level": match f.severity {
+                    Severity::Critical | Severity::High => "error",
+                    Severity::Moderate => "warning",
+                    _ => "note",
+                },
+                "message": {"text": format!("{} {}: {}", f.package.name, f.package.version.as_deref().unwrap_or(""), f.title)},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": subject.requirements_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "environment".into())}}}],
+                "properties": {"package": f.package.name, "version": f.package.version, "severity": severity_label(f), "fixedIn": fixed_in(f)},
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "pyward", "version": env!("CARGO_PKG_VERSION"), "informationUri": "https://pypi.org/project/pyward/"}}, "results": results}],
+    })
+}
+
+fn markdown(findings: &[Finding], subject: &Subject, label: &str) -> String {
+    let mut out = format!(
+        "## pyward audit\n\n{} {} ({label})\n\n",
+        plural(subject.packages.len(), "package"),
+        subject.label
+    );
+    if findings.is_empty() {
+        out.push_str("No known vulnerabilities.\n");
+        return out;
+    }
+    out.push_str("| Package | Version | Severity | Advisory | Fixed in |\n|---|---|---|---|---|\n");
+    for f in findings {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} {} | {} |\n",
+            f.package.name,
+            f.package.version.as_deref().unwrap_or(""),
+            severity_label(f),
+            advisory_id(f),
+            short(&f.title, 60).replace('|', "\\|"),
+            fixed_in(f).unwrap_or_else(|| "-".into())
+        ));
+    }
+    out
+}

@@ -1,0 +1,393 @@
+//! The steps every command that resolves shares: gathering requirements from
+//! arguments and files, the index client, directly given wheels, and the
+//! resolver call with its error mapping.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Instant;
+
+use pyward_dist::{
+    CoreMetadata, InterpreterInfo, PackageName, Requirement, Tags, VersionOrUrl, WheelFilename,
+};
+use pyward_guard::HashSource;
+use pyward_index::{IndexClient, IndexUrl};
+use pyward_lock::requirements::{RequirementSpec, RequirementsFile};
+use pyward_resolve::{
+    FixedDist, Prerelease, Resolution, ResolveError, ResolveInput, ResolveOptions, Target, Upgrade,
+};
+use url::Url;
+
+use crate::cli::RequirementArgs;
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::{CliError, CliResult};
+use crate::output::{human_duration, plural};
+
+pub const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
+
+/// `--hash` values of one requirement and the line they came from.
+pub type HashPin = (Vec<String>, HashSource);
+
+/// Everything the user asked for, gathered from arguments and files.
+#[derive(Default)]
+pub struct Inputs {
+    pub requirements: Vec<Requirement>,
+    pub constraints: Vec<Requirement>,
+    /// Wheels given as a local path or URL, before they are read.
+    pub pending_local: Vec<String>,
+    /// The same, once read.
+    pub local: Vec<LocalDist>,
+    /// `--hash` pins by package name, with the line they came from.
+    pub pinned_hashes: HashMap<PackageName, HashPin>,
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+    pub pre: bool,
+}
+
+/// A wheel given directly, fetched and read before resolution.
+pub struct LocalDist {
+    pub path: PathBuf,
+    pub url: Option<Url>,
+    pub filename: WheelFilename,
+    pub sha256: String,
+    pub size: u64,
+    pub metadata: CoreMetadata,
+}
+
+pub fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// PEP 668: refuse an interpreter its distributor manages, unless told otherwise.
+pub fn check_externally_managed(info: &InterpreterInfo, override_: bool) -> CliResult<()> {
+    if override_ || info.is_venv() {
+        return Ok(());
+    }
+    if let Some(message) = pyward_install::check_externally_managed(info) {
+        return Err(CliError::input(format!(
+            "{} is managed by your system's package manager:\n{}",
+            info.executable.display(),
+            indent(&message)
+        ))
+        .hint("create a virtual environment:  pyward venv && pyward install …")
+        .hint("or, if you really mean it:  --break-system-packages"));
+    }
+    Ok(())
+}
+
+/// The target description the resolver needs.
+pub fn target_of(info: &InterpreterInfo) -> CliResult<Target> {
+    let markers = info.marker_environment().map_err(|e| {
+        CliError::failed(format!(
+            "the interpreter reported unusable marker values: {e}"
+        ))
+    })?;
+    Ok(Target {
+        markers,
+        tags: Tags::from_interpreter(info),
+        python: info.python_version(),
+    })
+}
+
+pub fn gather_inputs(args: &RequirementArgs, cwd: &Path) -> CliResult<Inputs> {
+    let mut inputs = Inputs::default();
+    let mut local_specs: Vec<(RequirementSpec, Option<HashPin>)> = Vec::new();
+    for arg in &args.packages {
+        let spec = pyward_lock::requirements::parse_requirement_arg(arg, cwd)
+            .map_err(|e| CliError::input(e.to_string()))?;
+        local_specs.push((spec, None));
+    }
+    for path in &args.requirements {
+        let file = pyward_lock::requirements::parse_requirements_file(path)
+            .map_err(|e| CliError::input(e.to_string()))?;
+        absorb_file_options(&mut inputs, &file);
+        for entry in file.entries {
+            let hashes: Vec<String> = entry
+                .hashes
+                .iter()
+                .filter_map(|h| h.strip_prefix("sha256:").map(|x| x.to_ascii_lowercase()))
+                .collect();
+            let pin = (!hashes.is_empty()).then(|| {
+                (
+                    hashes,
+                    HashSource::Requirements {
+                        path: entry.origin.file.display().to_string(),
+                        line: entry.origin.line,
+                    },
+                )
+            });
+            local_specs.push((entry.spec, pin));
+        }
+        for c in file.constraints {
+            if let RequirementSpec::Named(r) = c.spec {
+                inputs.constraints.push(r);
+            }
+        }
+    }
+    for path in &args.constraints {
+        let file = pyward_lock::requirements::parse_requirements_file(path)
+            .map_err(|e| CliError::input(e.to_string()))?;
+        for c in file.entries.into_iter().chain(file.constraints) {
+            match c.spec {
+                RequirementSpec::Named(r) => inputs.constraints.push(r),
+                other => {
+                    return Err(CliError::input(format!(
+                        "{}: a constraints file may only name packages, not {other:?}",
+                        c.origin
+                    )))
+                }
+            }
+        }
+    }
+    for (spec, pin) in local_specs {
+        match spec {
+            RequirementSpec::Named(req) => {
+                if let Some(pin) = pin {
+                    inputs.pinned_hashes.insert(req.name.clone(), pin);
+                }
+                if let Some(VersionOrUrl::Url(url)) = &req.version_or_url {
+                    inputs.pending_local.push(url.to_string());
+                }
+                inputs.requirements.push(req);
+            }
+            RequirementSpec::Path { path, .. } => {
+                inputs.pending_local.push(path.display().to_string());
+            }
+            RequirementSpec::Url { url, .. } => {
+                inputs.pending_local.push(url.to_string());
+            }
+            RequirementSpec::Editable { .. } => {
+                return Err(CliError::input(
+                    "editable installs (-e) need a build step, which this version of pyward does not have yet",
+                ))
+            }
+        }
+    }
+    Ok(inputs)
+}
+
+fn absorb_file_options(inputs: &mut Inputs, file: &RequirementsFile) {
+    if inputs.index_url.is_none() {
+        inputs.index_url = file.index_url.clone();
+    }
+    for u in &file.extra_index_urls {
+        if !inputs.extra_index_urls.contains(u) {
+            inputs.extra_index_urls.push(u.clone());
+        }
+    }
+    inputs.pre |= file.pre;
+}
+
+pub fn index_client(
+    ctx: &Context,
+    inputs: &Inputs,
+    args: &RequirementArgs,
+    config: &Config,
+) -> CliResult<IndexClient> {
+    let primary = args
+        .index_url
+        .clone()
+        .or_else(|| inputs.index_url.clone())
+        .or_else(|| config.index_url.clone())
+        .unwrap_or_else(|| DEFAULT_INDEX.to_string());
+    let mut urls = vec![primary];
+    for u in args
+        .extra_index_url
+        .iter()
+        .chain(&inputs.extra_index_urls)
+        .chain(&config.extra_index_url)
+    {
+        if !urls.contains(u) {
+            urls.push(u.clone());
+        }
+    }
+    let mut indexes = Vec::new();
+    for u in urls {
+        indexes.push(IndexUrl::parse(&u).map_err(|e| CliError::input(e.to_string()))?);
+    }
+    IndexClient::builder()
+        .indexes(indexes)
+        .cache_dir(ctx.cache.index())
+        .offline(ctx.offline)
+        .refresh(args.refresh)
+        .build()
+        .map_err(|e| CliError::failed(e.to_string()))
+}
+
+/// Download (for URLs) and read every directly given wheel.
+pub async fn fetch_local_dists(
+    inputs: &mut Inputs,
+    client: &IndexClient,
+    ctx: &Context,
+) -> CliResult<()> {
+    for location in std::mem::take(&mut inputs.pending_local) {
+        let parsed = Url::parse(&location).ok().filter(|u| u.scheme().len() > 1);
+        let (path, url) = match &parsed {
+            Some(u) if u.scheme() == "http" || u.scheme() == "https" => {
+                let filename = u
+                    .path_segments()
+                    .and_then(|mut s| s.next_back())
+                    .unwrap_or("download")
+                    .to_string();
+                let dir = ctx.cache.archives();
+                fs_err::create_dir_all(&dir).map_err(|e| CliError::failed(e.to_string()))?;
+                let dest = dir.join(format!("url-{}", filename));
+                client
+                    .download(u, &dest, |_| {}, None)
+                    .await
+                    .map_err(|e| CliError::network(e.to_string()))?;
+                (dest, Some(u.clone()))
+            }
+            Some(u) if u.scheme() == "file" => (
+                u.to_file_path()
+                    .map_err(|_| CliError::input(format!("cannot use the file URL {u}")))?,
+                None,
+            ),
+            _ => (PathBuf::from(&location), None),
+        };
+        let display_name = url
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| path.display().to_string());
+        let filename_str = url
+            .as_ref()
+            .and_then(|u| {
+                u.path_segments()
+                    .and_then(|mut s| s.next_back())
+                    .map(str::to_string)
+            })
+            .or_else(|| path.file_name().map(|f| f.to_string_lossy().to_string()))
+            .unwrap_or_default();
+        if !filename_str.ends_with(".whl") {
+            return Err(CliError::input(format!(
+                "{display_name} is not a wheel; installing from source needs a build step, which this version of pyward does not have yet"
+            )));
+        }
+        let filename =
+            WheelFilename::from_str(&filename_str).map_err(|e| CliError::input(e.to_string()))?;
+        let bytes_path = path.clone();
+        let (sha256, size) = tokio::task::spawn_blocking(move || sha256_file(&bytes_path))
+            .await
+            .map_err(|e| CliError::failed(e.to_string()))?
+            .map_err(|e| CliError::input(format!("cannot read {display_name}: {e}")))?;
+        let md_path = path.clone();
+        let metadata_bytes =
+            tokio::task::spawn_blocking(move || pyward_archive::read_wheel_metadata(&md_path))
+                .await
+                .map_err(|e| CliError::failed(e.to_string()))?
+                .map_err(|e| CliError::input(format!("{display_name}: {e}")))?;
+        let metadata = CoreMetadata::parse(&metadata_bytes)
+            .map_err(|e| CliError::input(format!("{display_name}: {e}")))?;
+        if metadata.name != filename.name || metadata.version != filename.version {
+            return Err(CliError::input(format!(
+                "{display_name} calls itself {} {} in its metadata, which does not match its filename",
+                metadata.name, metadata.version
+            )));
+        }
+        inputs.requirements.retain(|r| r.name != metadata.name);
+        inputs.requirements.push(
+            Requirement::from_str(&format!("{}=={}", metadata.name, metadata.version))
+                .map_err(|e| CliError::failed(e.to_string()))?,
+        );
+        inputs.local.push(LocalDist {
+            path,
+            url,
+            filename,
+            sha256,
+            size,
+            metadata,
+        });
+    }
+    Ok(())
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = fs_err::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// How to resolve, beyond the inputs.
+#[derive(Default)]
+pub struct ResolveSettings {
+    pub upgrade: Upgrade,
+    pub preferences: HashMap<PackageName, pyward_dist::Version>,
+    pub pre: bool,
+    pub exclude_newer: Option<String>,
+}
+
+/// Resolve `inputs` for `info`, printing the one-line result.
+pub async fn resolve(
+    ctx: &Context,
+    client: &IndexClient,
+    info: &InterpreterInfo,
+    inputs: &Inputs,
+    settings: ResolveSettings,
+) -> CliResult<Resolution> {
+    let target = target_of(info)?;
+    let started = Instant::now();
+    let spinner = crate::commands::spinner(ctx, "Resolving");
+    let fixed: Vec<FixedDist> = inputs
+        .local
+        .iter()
+        .map(|l| FixedDist {
+            metadata: l.metadata.clone(),
+        })
+        .collect();
+    let resolution = pyward_resolve::resolve(
+        client.clone(),
+        target,
+        ResolveInput {
+            requirements: inputs.requirements.clone(),
+            constraints: inputs.constraints.clone(),
+            fixed,
+        },
+        ResolveOptions {
+            prerelease: if inputs.pre || settings.pre {
+                Prerelease::Allow
+            } else {
+                Prerelease::IfNecessaryOrExplicit
+            },
+            upgrade: settings.upgrade,
+            preferences: settings.preferences,
+            exclude_newer: settings.exclude_newer,
+            allow_sdist: false,
+            archive_dir: ctx.cache.archives(),
+        },
+    )
+    .await;
+    drop(spinner);
+    let resolution = match resolution {
+        Ok(r) => r,
+        Err(ResolveError::NoSolution(text)) => {
+            return Err(CliError::input(format!(
+                "no set of versions satisfies your requirements:\n{}",
+                indent(&text)
+            )))
+        }
+        Err(ResolveError::Fetch(e)) => return Err(CliError::network(e.to_string())),
+        Err(e) => return Err(CliError::failed(e.to_string())),
+    };
+    ctx.printer.status(format!(
+        "Resolved {} in {}",
+        plural(resolution.packages.len(), "package"),
+        human_duration(started.elapsed())
+    ));
+    Ok(resolution)
+}
