@@ -53,6 +53,26 @@ pub enum Command {
     Audit(AuditArgs),
     /// Manage the advisory database.
     Db(DbArgs),
+    /// Show a project's trust card: age, releases, maintainers, popularity.
+    Info(InfoArgs),
+    /// Check names for look-alikes of popular projects (offline).
+    CheckNames(CheckNamesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    pub package: String,
+    /// Package index (default: https://pypi.org/simple/).
+    #[arg(short = 'i', long, env = "PYWARD_INDEX_URL")]
+    pub index_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckNamesArgs {
+    pub names: Vec<String>,
+    /// Check the names in a requirements file.
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirements: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +171,9 @@ pub struct InstallArgs {
     /// Block the install when a known vulnerability is at or above this severity.
     #[arg(long, value_enum, value_name = "LEVEL")]
     pub fail_on: Option<FailOn>,
+    /// Ignore releases younger than this (e.g. 7d, 12h, 2w) or uploaded after a date (2026-11-01).
+    #[arg(long, value_name = "AGE|DATE")]
+    pub min_age: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -61,6 +61,8 @@ fn main() -> ExitCode {
             Command::Show(args) => commands::show::run(args, &ctx).await,
             Command::Audit(args) => commands::audit::run(args, &ctx).await,
             Command::Db(args) => commands::db::run(args, &ctx).await,
+            Command::Info(args) => commands::info::run(args, &ctx).await,
+            Command::CheckNames(args) => commands::check_names::run(args, &ctx).await,
         }
     });
     match result {

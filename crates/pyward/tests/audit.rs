@@ -65,7 +65,10 @@ fn known_malware_is_blocked_before_anything_is_downloaded() {
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("Malicious code in evilpkg"), "{all}");
-    assert!(all.contains("Nothing was downloaded or installed"), "{all}");
+    assert!(
+        all.contains("Nothing was installed and no code from it ran"),
+        "{all}"
+    );
     assert!(
         !fx.index.requests().iter().any(|r| r.ends_with(".whl")),
         "a file was downloaded: {:?}",

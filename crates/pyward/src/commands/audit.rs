@@ -540,6 +540,7 @@ async fn fix(
                 break_system_packages: false,
                 allow: Vec::new(),
                 fail_on: None,
+                min_age: None,
             };
             let code = Box::pin(super::install::run(install, ctx)).await?;
             Ok(if code == 0 && !clean { 1 } else { code })

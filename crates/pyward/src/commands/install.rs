@@ -84,6 +84,40 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     } else {
         Upgrade::None
     };
+    // guard(names): a likely typo or a very young project, among the names the
+    // user asked for that are new here, is raised before anything is fetched.
+    let mut policy = config.policy(args.fail_on.map(|f| f.severity()), &args.allow, &[]);
+    let mut findings = Findings::default();
+    let local_names: HashSet<&PackageName> =
+        inputs.local.iter().map(|l| &l.metadata.name).collect();
+    let mut new_direct: Vec<PackageName> = inputs
+        .requirements
+        .iter()
+        .map(|r| r.name.clone())
+        .filter(|n| !installed.iter().any(|d| &d.name == n) && !local_names.contains(n))
+        .collect();
+    new_direct.sort();
+    new_direct.dedup();
+    let trust_guard = guards::trust::check(ctx, &client, &new_direct, &mut policy).await;
+    findings.extend(trust_guard.findings);
+    if findings.blocking(&policy).next().is_some() {
+        ctx.printer
+            .findings(&findings.items, &policy, pyward_guard::Decision::Block);
+        ctx.printer
+            .important("Nothing was downloaded or installed; your environment is unchanged.");
+        emit_json(ctx, &[], &[], &[], &findings);
+        return Ok(1);
+    }
+    let exclude_newer = match args.min_age.as_ref().or(config.min_age.as_ref()) {
+        Some(spec) => Some(
+            pyward_trust::Cooldown::parse(spec, pyward_trust::Timestamp::now())
+                .map_err(|e| CliError::input(format!("--min-age {spec}: {e}")))?
+                .cutoff()
+                .to_string(),
+        ),
+        None => None,
+    };
+
     let resolution = pipeline::resolve(
         ctx,
         &client,
@@ -93,7 +127,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
             upgrade,
             preferences,
             pre: args.reqs.pre,
-            exclude_newer: None,
+            exclude_newer,
         },
     )
     .await?;
@@ -102,7 +136,6 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     // Plan: what changes.
     let installed_by_name: HashMap<&PackageName, &InstalledDist> =
         installed.iter().map(|d| (&d.name, d)).collect();
-    let mut findings = Findings::default();
     let mut plan: Vec<Planned> = Vec::new();
     let mut remove: Vec<InstalledDist> = Vec::new();
     for pkg in &resolution.packages {
@@ -180,8 +213,6 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         });
     }
 
-    let policy = config.policy(args.fail_on.map(|f| f.severity()), &args.allow, &[]);
-
     // guard(plan): checks that need only names and versions, before any download.
     let resolved_pairs: Vec<(PackageName, Version)> = resolution
         .packages
@@ -193,8 +224,9 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     if findings.blocking(&policy).next().is_some() {
         ctx.printer
             .findings(&findings.items, &policy, pyward_guard::Decision::Block);
-        ctx.printer
-            .important("Nothing was downloaded or installed; your environment is unchanged.");
+        ctx.printer.important(
+            "Nothing was installed and no code from it ran; your environment is unchanged.",
+        );
         emit_json(ctx, &resolution.packages, &[], &[], &findings);
         return Ok(1);
     }
@@ -460,12 +492,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
             ok: false,
             details: Vec::new(),
         },
-        SecurityLine {
-            label: "Trust",
-            status: "not checked: trust signals are not part of this build yet".into(),
-            ok: false,
-            details: Vec::new(),
-        },
+        trust_guard.line,
     ];
     ctx.printer.security_block(&lines);
     let installed_json: Vec<_> = plan

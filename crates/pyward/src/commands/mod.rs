@@ -1,7 +1,9 @@
 //! One module per command.
 
 pub mod audit;
+pub mod check_names;
 pub mod db;
+pub mod info;
 pub mod install;
 pub mod list;
 pub mod show;

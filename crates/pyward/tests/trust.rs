@@ -1,0 +1,79 @@
+//! Name and trust checks: a likely typo of a popular project stops before
+//! anything is downloaded; `check-names` works offline.
+
+mod common;
+
+use common::{publish, text, Fixture};
+use pyward_testkit::index::TestIndex;
+use pyward_testkit::wheel::WheelBuilder;
+
+fn index() -> TestIndex {
+    let mut index = TestIndex::new();
+    publish(
+        &mut index,
+        "reqeusts",
+        WheelBuilder::new("reqeusts", "1.0").file("reqeusts/__init__.py", b"".to_vec()),
+    );
+    // The project JSON a PyPI-like index serves: one release, two days old, no links.
+    let uploaded = pyward_audit::jiff::Timestamp::now()
+        .checked_sub(pyward_audit::jiff::SignedDuration::from_hours(48))
+        .expect("time");
+    index.add_document(
+        "/pypi/reqeusts/json",
+        "application/json",
+        format!(
+            r#"{{"info": {{"name": "reqeusts", "version": "1.0", "summary": "", "project_urls": null, "classifiers": []}},
+                "releases": {{"1.0": [{{"filename": "reqeusts-1.0-py3-none-any.whl", "packagetype": "bdist_wheel",
+                                        "upload_time_iso_8601": "{uploaded}", "yanked": false}}]}},
+                "urls": [], "ownership": {{"roles": [{{"role": "Owner", "user": "someone"}}]}}}}"#
+        )
+        .into_bytes(),
+    );
+    index
+}
+
+#[test]
+fn a_likely_typo_stops_before_download_unless_allowed() {
+    let fx = Fixture::new(index());
+    let out = fx.install(&["reqeusts"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("reqeusts looks like a typo of requests"),
+        "{all}"
+    );
+    assert!(
+        all.contains("did you mean:  pyward install requests"),
+        "{all}"
+    );
+    assert!(all.contains("--allow reqeusts"), "{all}");
+    assert!(
+        !fx.index.requests().iter().any(|r| r.ends_with(".whl")),
+        "downloaded anyway"
+    );
+    let out = fx.install(&["reqeusts", "--allow", "reqeusts"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("allowed by you: reqeusts"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn check_names_is_offline_and_scriptable() {
+    let fx = Fixture::new(TestIndex::new());
+    let out = fx.pyward(&["check-names", "requests", "numpy"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = fx.pyward(&["check-names", "--json", "reqeusts", "numpy", "djanga"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let arr = v.as_array().expect("array");
+    assert_eq!(arr.len(), 2);
+    assert_eq!(arr[0]["name"], "reqeusts");
+    assert_eq!(arr[0]["resembles"], "requests");
+    assert_eq!(arr[0]["technique"], "transposition");
+    assert_eq!(arr[1]["resembles"], "django");
+    // No index was asked.
+    assert!(fx.index.requests().is_empty());
+}
