@@ -43,6 +43,8 @@ pub enum Command {
     Venv(VenvArgs),
     /// Install packages into an environment, checking them first.
     Install(InstallArgs),
+    /// Make an environment match a lock file exactly (installs and removes).
+    Sync(SyncArgs),
     /// Remove packages from an environment.
     Uninstall(UninstallArgs),
     /// List installed packages.
@@ -174,6 +176,30 @@ pub struct InstallArgs {
     /// Ignore releases younger than this (e.g. 7d, 12h, 2w) or uploaded after a date (2026-11-01).
     #[arg(long, value_name = "AGE|DATE")]
     pub min_age: Option<String>,
+    /// Do not check file hashes (the summary says so loudly).
+    #[arg(long)]
+    pub no_verify_hashes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The lock file (PEP 751 pylock.toml).
+    #[arg(default_value = "pylock.toml")]
+    pub lock: PathBuf,
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// Show what would change without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Compile installed Python files to bytecode.
+    #[arg(long)]
+    pub compile: bool,
+    /// Install into an interpreter that its distributor marks as externally managed (PEP 668).
+    #[arg(long)]
+    pub break_system_packages: bool,
+    /// Do not check file hashes (the summary says so loudly).
+    #[arg(long)]
+    pub no_verify_hashes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Venv(args) => commands::venv::run(args, &ctx).await,
             Command::Install(args) => commands::install::run(args, &ctx).await,
+            Command::Sync(args) => commands::install::sync(args, &ctx).await,
             Command::Uninstall(args) => commands::uninstall::run(args, &ctx).await,
             Command::List(args) => commands::list::run(args, &ctx).await,
             Command::Show(args) => commands::show::run(args, &ctx).await,

@@ -305,7 +305,7 @@ pub async fn fetch_local_dists(
     Ok(())
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     use sha2::Digest;
     use std::io::Read;
     let mut f = fs_err::File::open(path)?;

@@ -541,6 +541,7 @@ async fn fix(
                 allow: Vec::new(),
                 fail_on: None,
                 min_age: None,
+                no_verify_hashes: false,
             };
             let code = Box::pin(super::install::run(install, ctx)).await?;
             Ok(if code == 0 && !clean { 1 } else { code })

@@ -1,44 +1,53 @@
-//! `pyward install`: the pipeline of ARCHITECTURE.md — inputs, resolve, plan,
-//! guard(plan), fetch+verify, guard(artifacts), staged install, summary.
+//! `pyward install` and `pyward sync`: the pipeline of ARCHITECTURE.md —
+//! inputs, resolve (or a lock file's pins), plan, guard(plan),
+//! fetch+verify, guard(artifacts), staged install, summary.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
-use pyward_dist::{PackageName, Version, WheelFilename};
+use pyward_dist::{DistFilename, PackageName, Tags, Version, WheelFilename};
 use pyward_guard::integrity::{self, Expectation, Observed, Verified};
-use pyward_guard::{Check, Finding, Findings, HashSource, PackageRef};
-use pyward_index::{IndexClient, IndexUrl};
-use pyward_install::{InstallItem, InstallOptions, InstalledDist};
-use pyward_resolve::{ResolvedSource, Upgrade};
+use pyward_guard::{Check, Finding, Findings, HashSource, PackageRef, Policy, Severity};
+use pyward_index::{DistFile, Hashes, IndexClient, MetadataAvailability};
+use pyward_install::{Environment, InstallItem, InstallOptions, InstalledDist};
+use pyward_lock::pylock::{PyLock, SelectedSource};
+use pyward_resolve::{Resolution, ResolvedSource, Upgrade};
 use url::Url;
 
-use crate::cli::InstallArgs;
+use crate::cli::{InstallArgs, RequirementArgs, SyncArgs};
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
-use crate::guards;
+use crate::guards::memory::FileMemory;
+use crate::guards::{self, GuardOutcome};
 use crate::output::{human_bytes, human_duration, plural, SecurityLine};
 use crate::pipeline::{self, ResolveSettings};
 
-/// One distribution to install.
-struct Planned {
-    name: PackageName,
-    version: Version,
-    filename: String,
-    source: PlannedSource,
-    requested: bool,
-    expectations: Vec<Expectation>,
+/// One distribution pinned for installation, with what its bytes must match.
+pub struct Pinned {
+    pub name: PackageName,
+    pub version: Version,
+    pub filename: String,
+    pub source: PlannedSource,
+    pub requested: bool,
+    pub yanked: Option<String>,
+    /// Strongest first.
+    pub expectations: Vec<Expectation>,
+    /// The size a lock file recorded.
+    pub expected_size: Option<(u64, HashSource)>,
 }
 
-enum PlannedSource {
+pub enum PlannedSource {
+    /// A file with a URL (an index, or a lock file's URL).
     Index {
-        file: Box<pyward_index::DistFile>,
-        index: IndexUrl,
+        file: Box<DistFile>,
+        /// The index it belongs to (tamper memory is kept per index).
+        index: String,
     },
     Local {
         path: PathBuf,
@@ -46,6 +55,31 @@ enum PlannedSource {
         sha256: String,
         size: u64,
     },
+}
+
+/// Everything `execute` needs besides the pins.
+pub struct Execution<'a> {
+    pub env: &'a Environment,
+    pub client: &'a IndexClient,
+    pub config: &'a Config,
+    pub policy: Policy,
+    pub findings: Findings,
+    pub trust_line: SecurityLine,
+    /// Remove installed distributions that are not pinned (`sync`).
+    pub remove_extraneous: bool,
+    pub dry_run: bool,
+    pub compile: bool,
+    pub verify_hashes: bool,
+    /// Files the resolver already downloaded (for the summary).
+    pub downloaded_before: (u64, u64),
+    /// Requirements files whose entries lack `--hash` while others have one.
+    pub unhashed_notes: Vec<String>,
+}
+
+fn is_lock_file(path: &Path) -> bool {
+    path.file_name()
+        .map(|n| n.to_string_lossy())
+        .is_some_and(|n| n.starts_with("pylock") && n.ends_with(".toml"))
 }
 
 pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
@@ -56,34 +90,51 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     }
     let env = ctx.environment(args.env.python.as_deref())?;
     pipeline::check_externally_managed(&env.interpreter, args.break_system_packages)?;
-
     let cwd = std::env::current_dir().map_err(|e| CliError::failed(e.to_string()))?;
     let config = Config::load(&cwd)?;
+    let verify_hashes = !args.no_verify_hashes && config.verify_hashes.unwrap_or(true);
+
+    let locks: Vec<&PathBuf> = args
+        .reqs
+        .requirements
+        .iter()
+        .filter(|p| is_lock_file(p))
+        .collect();
+    if let Some(lock) = locks.first() {
+        if locks.len() > 1 || args.reqs.requirements.len() > 1 || !args.reqs.packages.is_empty() {
+            return Err(CliError::input(format!(
+                "{} is a lock file: it is installed on its own, without other requirements",
+                lock.display()
+            )));
+        }
+        return install_lock(
+            ctx,
+            &env,
+            &config,
+            lock,
+            &args.reqs,
+            false,
+            args.dry_run,
+            args.compile,
+            verify_hashes,
+            &args.allow,
+            args.fail_on.map(|f| f.severity()),
+        )
+        .await;
+    }
+
     let mut inputs = pipeline::gather_inputs(&args.reqs, &cwd)?;
     let client = pipeline::index_client(ctx, &inputs, &args.reqs, &config)?;
     pipeline::fetch_local_dists(&mut inputs, &client, ctx).await?;
-
     let installed = env
         .installed()
         .map_err(|e| CliError::failed(format!("cannot read the environment: {e}")))?;
-    let mut preferences = HashMap::new();
-    for d in &installed {
-        preferences.insert(d.name.clone(), d.version.clone());
-    }
-    let upgrade = if args.upgrade {
-        Upgrade::All
-    } else if !args.upgrade_package.is_empty() {
-        let mut set = HashSet::new();
-        for p in &args.upgrade_package {
-            set.insert(
-                PackageName::from_str(p)
-                    .map_err(|e| CliError::input(format!("--upgrade-package {p}: {e}")))?,
-            );
-        }
-        Upgrade::Packages(set)
-    } else {
-        Upgrade::None
-    };
+    let preferences: HashMap<PackageName, Version> = installed
+        .iter()
+        .map(|d| (d.name.clone(), d.version.clone()))
+        .collect();
+    let upgrade = upgrade_of(args.upgrade, &args.upgrade_package)?;
+
     // guard(names): a likely typo or a very young project, among the names the
     // user asked for that are new here, is raised before anything is fetched.
     let mut policy = config.policy(args.fail_on.map(|f| f.severity()), &args.allow, &[]);
@@ -94,19 +145,19 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         .requirements
         .iter()
         .map(|r| r.name.clone())
-        .filter(|n| !installed.iter().any(|d| &d.name == n) && !local_names.contains(n))
+        .filter(|n| !preferences.contains_key(n) && !local_names.contains(n))
         .collect();
     new_direct.sort();
     new_direct.dedup();
     let trust_guard = guards::trust::check(ctx, &client, &new_direct, &mut policy).await;
     findings.extend(trust_guard.findings);
     if findings.blocking(&policy).next().is_some() {
-        ctx.printer
-            .findings(&findings.items, &policy, pyward_guard::Decision::Block);
-        ctx.printer
-            .important("Nothing was downloaded or installed; your environment is unchanged.");
-        emit_json(ctx, &[], &[], &[], &findings);
-        return Ok(1);
+        return refuse(
+            ctx,
+            &findings,
+            &policy,
+            "Nothing was downloaded or installed; your environment is unchanged.",
+        );
     }
     let exclude_newer = match args.min_age.as_ref().or(config.min_age.as_ref()) {
         Some(spec) => Some(
@@ -117,7 +168,6 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         ),
         None => None,
     };
-
     let resolution = pipeline::resolve(
         ctx,
         &client,
@@ -131,37 +181,105 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         },
     )
     .await?;
-    let fetch_started = Instant::now();
+    let pins = pins_from_resolution(&resolution, &inputs)?;
+    let unhashed_notes = unhashed_requirements(&inputs, &pins);
+    execute(
+        ctx,
+        pins,
+        Execution {
+            env: &env,
+            client: &client,
+            config: &config,
+            policy,
+            findings,
+            trust_line: trust_guard.line,
+            remove_extraneous: false,
+            dry_run: args.dry_run,
+            compile: args.compile,
+            verify_hashes,
+            downloaded_before: (resolution.downloaded_files, resolution.downloaded_bytes),
+            unhashed_notes,
+        },
+    )
+    .await
+}
 
-    // Plan: what changes.
-    let installed_by_name: HashMap<&PackageName, &InstalledDist> =
-        installed.iter().map(|d| (&d.name, d)).collect();
-    let mut plan: Vec<Planned> = Vec::new();
-    let mut remove: Vec<InstalledDist> = Vec::new();
+/// `pyward sync pylock.toml`: exactly the locked set, nothing else.
+pub async fn sync(args: SyncArgs, ctx: &Context) -> CliResult<u8> {
+    let env = ctx.environment(args.env.python.as_deref())?;
+    pipeline::check_externally_managed(&env.interpreter, args.break_system_packages)?;
+    let cwd = std::env::current_dir().map_err(|e| CliError::failed(e.to_string()))?;
+    let config = Config::load(&cwd)?;
+    let verify_hashes = !args.no_verify_hashes && config.verify_hashes.unwrap_or(true);
+    let reqs = RequirementArgs::default();
+    install_lock(
+        ctx,
+        &env,
+        &config,
+        &args.lock,
+        &reqs,
+        true,
+        args.dry_run,
+        args.compile,
+        verify_hashes,
+        &[],
+        None,
+    )
+    .await
+}
+
+pub fn upgrade_of(all: bool, packages: &[String]) -> CliResult<Upgrade> {
+    if all {
+        return Ok(Upgrade::All);
+    }
+    if packages.is_empty() {
+        return Ok(Upgrade::None);
+    }
+    let mut set = HashSet::new();
+    for p in packages {
+        set.insert(
+            PackageName::from_str(p)
+                .map_err(|e| CliError::input(format!("--upgrade-package {p}: {e}")))?,
+        );
+    }
+    Ok(Upgrade::Packages(set))
+}
+
+fn refuse(ctx: &Context, findings: &Findings, policy: &Policy, message: &str) -> CliResult<u8> {
+    ctx.printer
+        .findings(&findings.items, policy, pyward_guard::Decision::Block);
+    ctx.printer.important(message);
+    emit_json(ctx, &[], &[], &[], findings);
+    Ok(1)
+}
+
+/// Requirements files where some entries pin hashes and others do not: say which.
+fn unhashed_requirements(inputs: &pipeline::Inputs, pins: &[Pinned]) -> Vec<String> {
+    if inputs.pinned_hashes.is_empty() {
+        return Vec::new();
+    }
+    let missing: Vec<String> = pins
+        .iter()
+        .filter(|p| p.requested && !inputs.pinned_hashes.contains_key(&p.name))
+        .map(|p| p.name.to_string())
+        .collect();
+    if missing.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "no --hash in your requirements for: {} (checked against the index instead)",
+            missing.join(", ")
+        )]
+    }
+}
+
+/// Pins from a resolution, with every expectation known for each file.
+fn pins_from_resolution(
+    resolution: &Resolution,
+    inputs: &pipeline::Inputs,
+) -> CliResult<Vec<Pinned>> {
+    let mut pins = Vec::with_capacity(resolution.packages.len());
     for pkg in &resolution.packages {
-        if let Some(reason) = &pkg.yanked {
-            findings.push(
-                Finding::new(
-                    Check::Notice,
-                    pyward_guard::Severity::Low,
-                    PackageRef::new(pkg.name.to_string(), Some(pkg.version.to_string()), None),
-                    format!("{} {} was yanked by its maintainers", pkg.name, pkg.version),
-                )
-                .why(if reason.is_empty() {
-                    "A yanked release is one its authors asked installers to avoid.".to_string()
-                } else {
-                    format!("Their reason: {reason}")
-                })
-                .advice(format!("pin another version of {}", pkg.name)),
-            );
-        }
-        let local = inputs.local.iter().find(|l| l.metadata.name == pkg.name);
-        if let Some(current) = installed_by_name.get(&pkg.name) {
-            if current.version == pkg.version && local.is_none() {
-                continue;
-            }
-            remove.push((*current).clone());
-        }
         let mut expectations = Vec::new();
         if let Some((hashes, source)) = inputs.pinned_hashes.get(&pkg.name) {
             expectations.push(Expectation {
@@ -169,6 +287,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
                 source: source.clone(),
             });
         }
+        let local = inputs.local.iter().find(|l| l.metadata.name == pkg.name);
         let (filename, source) = match (&pkg.source, local) {
             (ResolvedSource::Index { file, index }, _) => {
                 if let Some(h) = &file.hashes.sha256 {
@@ -183,7 +302,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
                     file.filename.clone(),
                     PlannedSource::Index {
                         file: file.clone(),
-                        index: index.clone(),
+                        index: index.to_string(),
                     },
                 )
             }
@@ -203,52 +322,290 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
                 )))
             }
         };
-        plan.push(Planned {
+        pins.push(Pinned {
             name: pkg.name.clone(),
             version: pkg.version.clone(),
             filename,
             source,
             requested: pkg.direct,
+            yanked: pkg.yanked.clone(),
             expectations,
+            expected_size: None,
         });
     }
+    Ok(pins)
+}
 
-    // guard(plan): checks that need only names and versions, before any download.
-    let resolved_pairs: Vec<(PackageName, Version)> = resolution
-        .packages
+/// Install (or sync) exactly what a PEP 751 lock file pins for this interpreter.
+#[allow(clippy::too_many_arguments)]
+async fn install_lock(
+    ctx: &Context,
+    env: &Environment,
+    config: &Config,
+    lock_path: &Path,
+    reqs: &RequirementArgs,
+    remove_extraneous: bool,
+    dry_run: bool,
+    compile: bool,
+    verify_hashes: bool,
+    allow: &[String],
+    fail_on: Option<Severity>,
+) -> CliResult<u8> {
+    let lock = PyLock::read(lock_path).map_err(|e| CliError::input(e.to_string()))?;
+    let info = &env.interpreter;
+    let markers = info
+        .marker_environment()
+        .map_err(|e| CliError::failed(format!("unusable marker values: {e}")))?;
+    let tags = Tags::from_interpreter(info);
+    let selected = lock
+        .select(&markers, &info.python_version(), &[], None, |w| {
+            tags.rank(w)
+        })
+        .map_err(|e| CliError::input(e.to_string()))?;
+    let label = lock_path.display().to_string();
+    let mut pins = Vec::with_capacity(selected.len());
+    for sel in &selected {
+        let pkg = sel.package;
+        let version = pkg.version.clone().ok_or_else(|| {
+            CliError::input(format!(
+                "{label}: package {} has no version; only pinned packages can be installed",
+                pkg.name
+            ))
+        })?;
+        let source_label = HashSource::LockFile {
+            path: label.clone(),
+            package: format!("{} {version}", pkg.name),
+        };
+        let file = match &sel.source {
+            SelectedSource::Wheel { file, .. } => *file,
+            SelectedSource::Sdist(_) => {
+                return Err(CliError::input(format!(
+                    "{label}: {} {version} has no wheel for this Python; building from source is not supported yet",
+                    pkg.name
+                )))
+            }
+            _ => {
+                return Err(CliError::input(format!(
+                    "{label}: {} is locked as a directory, archive or VCS checkout, which pyward cannot install yet",
+                    pkg.name
+                )))
+            }
+        };
+        let sha256 = file
+            .hashes
+            .get("sha256")
+            .map(|h| h.to_ascii_lowercase())
+            .ok_or_else(|| {
+                CliError::input(format!(
+                    "{label}: {} has no sha256 hash; pyward verifies sha256",
+                    file.name
+                ))
+                .hint("lock again with:  pyward lock")
+            })?;
+        let expectations = vec![Expectation {
+            sha256: vec![sha256.clone()],
+            source: source_label.clone(),
+        }];
+        let source = match (&file.url, &file.path) {
+            (Some(url), _) => {
+                let dist = DistFilename::parse(&file.name, Some(&pkg.name))
+                    .map_err(|e| CliError::input(format!("{label}: {e}")))?;
+                PlannedSource::Index {
+                    file: Box::new(DistFile {
+                        filename: file.name.clone(),
+                        dist,
+                        url: url.clone(),
+                        hashes: Hashes {
+                            sha256: Some(sha256.clone()),
+                            others: BTreeMap::new(),
+                        },
+                        requires_python: None,
+                        yanked: false,
+                        yank_reason: None,
+                        core_metadata: MetadataAvailability::Unknown,
+                        size: file.size,
+                        upload_time: file.upload_time.map(|t| t.to_string()),
+                        provenance: None,
+                    }),
+                    index: pkg
+                        .index
+                        .clone()
+                        .unwrap_or_else(|| url.origin().ascii_serialization()),
+                }
+            }
+            (None, Some(path)) => {
+                let path = lock.resolve_path(path);
+                let p2 = path.clone();
+                let (sha, size) = tokio::task::spawn_blocking(move || pipeline::sha256_file(&p2))
+                    .await
+                    .map_err(|e| CliError::failed(e.to_string()))?
+                    .map_err(|e| {
+                        CliError::input(format!("{label}: cannot read {}: {e}", path.display()))
+                    })?;
+                PlannedSource::Local {
+                    path,
+                    url: None,
+                    sha256: sha,
+                    size,
+                }
+            }
+            (None, None) => {
+                return Err(CliError::input(format!(
+                    "{label}: {} has neither a url nor a path",
+                    file.name
+                )))
+            }
+        };
+        pins.push(Pinned {
+            name: pkg.name.clone(),
+            version,
+            filename: file.name.clone(),
+            source,
+            requested: true,
+            yanked: None,
+            expectations,
+            expected_size: file.size.map(|s| (s, source_label)),
+        });
+    }
+    ctx.printer.status(format!(
+        "Read {} for this Python from {label}",
+        plural(pins.len(), "locked package")
+    ));
+    let client = pipeline::index_client(ctx, &pipeline::Inputs::default(), reqs, config)?;
+    let policy = config.policy(fail_on, allow, &[]);
+    execute(
+        ctx,
+        pins,
+        Execution {
+            env,
+            client: &client,
+            config,
+            policy,
+            findings: Findings::default(),
+            trust_line: SecurityLine {
+                label: "Trust",
+                status: format!("exact pins from {label}; names were not checked again"),
+                ok: true,
+                details: Vec::new(),
+            },
+            remove_extraneous,
+            dry_run,
+            compile,
+            verify_hashes,
+            downloaded_before: (0, 0),
+            unhashed_notes: Vec::new(),
+        },
+    )
+    .await
+}
+
+/// Everything after the pins are known: plan, guards, fetch and verify,
+/// tamper memory, unpack, staged install, summary.
+pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> CliResult<u8> {
+    let installed = x
+        .env
+        .installed()
+        .map_err(|e| CliError::failed(format!("cannot read the environment: {e}")))?;
+    let installed_by_name: HashMap<&PackageName, &InstalledDist> =
+        installed.iter().map(|d| (&d.name, d)).collect();
+    let pinned_names: HashSet<&PackageName> = pins.iter().map(|p| &p.name).collect();
+    let mut remove: Vec<InstalledDist> = Vec::new();
+    let mut plan: Vec<&Pinned> = Vec::new();
+    for pin in &pins {
+        if let Some(reason) = &pin.yanked {
+            x.findings.push(
+                Finding::new(
+                    Check::Notice,
+                    Severity::Low,
+                    PackageRef::new(pin.name.to_string(), Some(pin.version.to_string()), None),
+                    format!("{} {} was yanked by its maintainers", pin.name, pin.version),
+                )
+                .why(if reason.is_empty() {
+                    "A yanked release is one its authors asked installers to avoid.".to_string()
+                } else {
+                    format!("Their reason: {reason}")
+                })
+                .advice(format!("pin another version of {}", pin.name)),
+            );
+        }
+        let is_local = matches!(pin.source, PlannedSource::Local { .. });
+        if let Some(current) = installed_by_name.get(&pin.name) {
+            if current.version == pin.version && !is_local {
+                continue;
+            }
+            remove.push((*current).clone());
+        }
+        plan.push(pin);
+    }
+    if x.remove_extraneous {
+        for d in &installed {
+            if !pinned_names.contains(&d.name) {
+                remove.push(d.clone());
+            }
+        }
+    }
+
+    // guard(plan): known vulnerabilities and malware, before any download.
+    let pairs: Vec<(PackageName, Version)> = pins
         .iter()
         .map(|p| (p.name.clone(), p.version.clone()))
         .collect();
-    let vuln_guard = guards::vulnerabilities::check(ctx, &resolved_pairs, &config, &policy);
-    findings.extend(vuln_guard.findings);
-    if findings.blocking(&policy).next().is_some() {
-        ctx.printer
-            .findings(&findings.items, &policy, pyward_guard::Decision::Block);
-        ctx.printer.important(
+    let vuln_guard: GuardOutcome = guards::vulnerabilities::check(ctx, &pairs, x.config, &x.policy);
+    x.findings.extend(vuln_guard.findings);
+    // Tamper memory, before download: the index now advertises another hash.
+    let memory = FileMemory::open(ctx);
+    for p in &plan {
+        if let PlannedSource::Index { file, index } = &p.source {
+            if let Some(h) = &file.hashes.sha256 {
+                let pref = PackageRef::new(
+                    p.name.to_string(),
+                    Some(p.version.to_string()),
+                    Some(p.filename.clone()),
+                );
+                if let Some(f) =
+                    memory.check(index, &pref, &p.filename, h, file.size, file.url.as_str())
+                {
+                    x.findings.push(f);
+                }
+            }
+        }
+    }
+    if x.findings.blocking(&x.policy).next().is_some() {
+        return refuse(
+            ctx,
+            &x.findings,
+            &x.policy,
             "Nothing was installed and no code from it ran; your environment is unchanged.",
         );
-        emit_json(ctx, &resolution.packages, &[], &[], &findings);
-        return Ok(1);
     }
 
-    if plan.is_empty() {
+    if plan.is_empty() && remove.is_empty() {
         ctx.printer.status(format!(
             "Nothing to install: {} already satisfied",
-            plural(resolution.packages.len(), "requirement")
+            plural(pins.len(), "requirement")
         ));
-        ctx.printer
-            .findings(&findings.items, &policy, pyward_guard::Decision::Warn);
-        if ctx.printer.json {
-            ctx.printer.json_value(&serde_json::json!({
-                "resolved": resolution.packages.iter().map(|p| serde_json::json!({"name": p.name.to_string(), "version": p.version.to_string()})).collect::<Vec<_>>(),
-                "installed": [], "removed": [],
-                "findings": findings.items,
-            }));
-        }
+        let lines = vec![
+            SecurityLine {
+                label: "Integrity",
+                status: "nothing new to download".into(),
+                ok: true,
+                details: Vec::new(),
+            },
+            vuln_guard.line,
+            SecurityLine {
+                label: "Code scan",
+                status: "nothing new to scan".into(),
+                ok: true,
+                details: Vec::new(),
+            },
+            x.trust_line,
+        ];
+        ctx.printer.security_block(&lines);
+        emit_json(ctx, &pins, &[], &[], &x.findings);
         return Ok(0);
     }
 
-    if args.dry_run {
+    if x.dry_run {
         for p in &plan {
             ctx.printer.status(format!(" + {} {}", p.name, p.version));
         }
@@ -264,55 +621,93 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
             .iter()
             .map(|r| serde_json::json!({"name": r.name.to_string(), "version": r.version.to_string()}))
             .collect();
-        emit_json(
-            ctx,
-            &resolution.packages,
-            &would_install,
-            &would_remove,
-            &findings,
-        );
+        emit_json(ctx, &pins, &would_install, &would_remove, &x.findings);
         return Ok(0);
     }
 
-    // Fetch and verify.
-    let started = fetch_started;
-    let fetched = fetch_all(ctx, &client, &plan).await?;
+    // fetch + verify.
+    let started = Instant::now();
+    let fetched = fetch_all(ctx, x.client, &plan).await?;
     let mut verified_from: BTreeMap<&'static str, usize> = BTreeMap::new();
-    // Wheels the resolver downloaded for their metadata count as downloads too.
-    let mut downloaded_bytes = resolution.downloaded_bytes;
-    let mut downloaded_files = resolution.downloaded_files as usize;
+    let mut downloaded_files = x.downloaded_before.0 as usize;
+    let mut downloaded_bytes = x.downloaded_before.1;
     let mut unchecked = 0usize;
     let mut mismatches = 0usize;
+    let mut bad_archives = Vec::new();
     for (p, f) in plan.iter().zip(&fetched) {
         if f.downloaded {
             downloaded_bytes += f.size;
             downloaded_files += 1;
         }
+        let pref = PackageRef::new(
+            p.name.to_string(),
+            Some(p.version.to_string()),
+            Some(p.filename.clone()),
+        );
         let observed = Observed {
-            package: PackageRef::new(
-                p.name.to_string(),
-                Some(p.version.to_string()),
-                Some(p.filename.clone()),
-            ),
+            package: pref.clone(),
             sha256: f.sha256.clone(),
             size: f.size,
             url: f.url.clone(),
         };
-        let (verdict, finding) = integrity::verify(&observed, &p.expectations);
+        let (verdict, finding) = if x.verify_hashes {
+            integrity::verify(&observed, &p.expectations)
+        } else {
+            (Verified::Disabled, None)
+        };
         match verdict {
             Verified::Matched(HashSource::Index { .. }) => {
-                *verified_from.entry("index").or_default() += 1
+                *verified_from.entry("the index").or_default() += 1
             }
             Verified::Matched(HashSource::Requirements { .. }) => {
-                *verified_from.entry("requirements").or_default() += 1
+                *verified_from.entry("your requirements").or_default() += 1
             }
-            Verified::Matched(_) => *verified_from.entry("other").or_default() += 1,
+            Verified::Matched(HashSource::LockFile { .. }) => {
+                *verified_from.entry("the lock file").or_default() += 1
+            }
+            Verified::Matched(HashSource::Memory { .. }) => {
+                *verified_from.entry("pyward's record").or_default() += 1
+            }
             Verified::Unchecked => unchecked += 1,
-            Verified::Mismatch => mismatches += 1,
+            Verified::Mismatch => {
+                mismatches += 1;
+                bad_archives.push(f.archive.clone());
+            }
             Verified::Disabled => {}
         }
         if let Some(finding) = finding {
-            findings.push(finding);
+            x.findings.push(finding);
+        }
+        if let Some((size, source)) = &p.expected_size {
+            if *size != f.size && x.verify_hashes {
+                mismatches += 1;
+                bad_archives.push(f.archive.clone());
+                x.findings.push(
+                    Finding::new(
+                        Check::Integrity,
+                        Severity::Critical,
+                        pref.clone(),
+                        format!(
+                            "{} is {} bytes, not the {} bytes {source} recorded",
+                            p.filename, f.size, size
+                        ),
+                    )
+                    .why("A file of another size is another file: it may have been replaced.")
+                    .advice(format!(
+                        "if you trust the new file:  pyward lock --upgrade-package {}",
+                        p.name
+                    )),
+                );
+            }
+        }
+        if let PlannedSource::Index { index, .. } = &p.source {
+            if let Some(found) =
+                memory.check(index, &pref, &p.filename, &f.sha256, Some(f.size), &f.url)
+            {
+                mismatches += 1;
+                bad_archives.push(f.archive.clone());
+                x.findings.push(found);
+            }
         }
     }
     if downloaded_files > 0 {
@@ -323,25 +718,25 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
             human_duration(started.elapsed())
         ));
     }
-
-    let blocking: Vec<&Finding> = findings.blocking(&policy).collect();
-    if !blocking.is_empty() {
-        ctx.printer
-            .findings(&findings.items, &policy, pyward_guard::Decision::Block);
-        // A mismatching file must not stay in the cache.
-        for (p, f) in plan.iter().zip(&fetched) {
-            if p.expectations
-                .iter()
-                .any(|e| !e.sha256.iter().any(|h| h.eq_ignore_ascii_case(&f.sha256)))
-                && f.downloaded
-            {
-                let _ = fs_err::remove_file(&f.archive);
+    if x.findings.blocking(&x.policy).next().is_some() {
+        // A file that failed its check must not stay in the cache.
+        for path in &bad_archives {
+            if path.starts_with(ctx.cache.archives()) {
+                let _ = fs_err::remove_file(path);
             }
         }
-        ctx.printer
-            .important("Nothing was installed; your environment is unchanged.");
-        emit_json(ctx, &resolution.packages, &[], &[], &findings);
-        return Ok(1);
+        return refuse(
+            ctx,
+            &x.findings,
+            &x.policy,
+            "Nothing was installed; your environment is unchanged.",
+        );
+    }
+    // Remember what passed, so a later change under the same name is caught.
+    for (p, f) in plan.iter().zip(&fetched) {
+        if let PlannedSource::Index { index, .. } = &p.source {
+            memory.remember(index, &p.filename, &f.sha256);
+        }
     }
 
     // Unpack into the cache (parallel, off the async threads).
@@ -390,20 +785,20 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
                 sha256: f.sha256.clone(),
                 size: Some(f.size),
                 index: match &p.source {
-                    PlannedSource::Index { index, .. } => Some(index.to_string()),
+                    PlannedSource::Index { index, .. } => Some(index.clone()),
                     PlannedSource::Local { .. } => None,
                 },
             }),
         });
     }
 
-    // Install: staged, then committed in one step.
+    // install: staged, then committed in one step.
     let started = Instant::now();
     ctx.changing.store(true, Ordering::SeqCst);
-    let env2 = env.clone();
+    let env2 = x.env.clone();
     let remove2 = remove.clone();
     let opts = InstallOptions {
-        compile_bytecode: args.compile,
+        compile_bytecode: x.compile,
         cancel: Some(ctx.cancel.clone()),
     };
     let result = tokio::task::spawn_blocking(move || {
@@ -420,24 +815,34 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         return Err(CliError::failed(format!("the install failed: {e}"))
             .hint("Nothing was installed; your environment is unchanged."));
     }
-    let removed_names: HashSet<&PackageName> = remove.iter().map(|r| &r.name).collect();
-    let direct: Vec<String> = plan
+    let replaced = remove
         .iter()
-        .filter(|p| p.requested)
-        .map(|p| format!("{} {}", p.name, p.version))
-        .collect();
+        .filter(|r| pinned_names.contains(&r.name))
+        .count();
+    let extraneous = remove.len() - replaced;
     let mut line = format!(
         "Installed {} in {}",
         plural(plan.len(), "package"),
         human_duration(started.elapsed())
     );
-    if !removed_names.is_empty() {
+    if replaced > 0 {
         line.push_str(&format!(
             " (replacing {})",
-            plural(removed_names.len(), "older version")
+            plural(replaced, "older version")
         ));
     }
     ctx.printer.status(line);
+    if extraneous > 0 {
+        ctx.printer.status(format!(
+            "Removed {} not in the lock file",
+            plural(extraneous, "package")
+        ));
+    }
+    let direct: Vec<String> = plan
+        .iter()
+        .filter(|p| p.requested)
+        .map(|p| format!("{} {}", p.name, p.version))
+        .collect();
     if !direct.is_empty() && direct.len() <= 8 {
         ctx.printer
             .status(format!("  requested: {}", direct.join(", ")));
@@ -449,42 +854,56 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         ctx.printer.detail(format!(" - {} {}", r.name, r.version));
     }
 
-    // Findings that warn (vulnerabilities have their own line), then the security block.
-    let warnings: Vec<Finding> = findings
+    // Warnings (vulnerabilities have their own line), then the security block.
+    let warnings: Vec<Finding> = x
+        .findings
         .items
         .iter()
         .filter(|f| f.check != Check::Vulnerability)
         .cloned()
         .collect();
     ctx.printer
-        .findings(&warnings, &policy, pyward_guard::Decision::Warn);
+        .findings(&warnings, &x.policy, pyward_guard::Decision::Warn);
     let total = plan.len();
-    let mut integrity = SecurityLine {
-        label: "Integrity",
-        status: String::new(),
-        ok: unchecked == 0 && mismatches == 0,
-        details: Vec::new(),
-    };
-    let verified = total - unchecked - mismatches;
-    let from_req = verified_from.get("requirements").copied().unwrap_or(0);
-    integrity.status = if unchecked == 0 {
-        let mut s = format!("{verified}/{total} files match sha256 from the index");
-        if from_req > 0 {
-            s = format!(
-                "{verified}/{total} files match sha256 ({} pinned in requirements, {} from the index)",
-                from_req,
-                verified - from_req
-            );
+    let verified = total - unchecked.min(total) - mismatches.min(total);
+    let integrity_line = if !x.verify_hashes {
+        SecurityLine {
+            label: "Integrity",
+            status: format!("OFF: {total} files were installed without checking their hashes"),
+            ok: false,
+            details: vec![
+                "hash checking was turned off (--no-verify-hashes or verify-hashes = false)".into(),
+            ],
         }
-        s
     } else {
-        format!(
-            "{verified}/{total} files verified; {} could not be checked",
-            unchecked
-        )
+        let sources: Vec<String> = verified_from
+            .iter()
+            .map(|(k, n)| format!("{n} from {k}"))
+            .collect();
+        let status = if unchecked == 0 {
+            if verified_from.len() == 1 {
+                format!(
+                    "{verified}/{total} files match sha256 from {}",
+                    verified_from.keys().next().copied().unwrap_or("the index")
+                )
+            } else {
+                format!(
+                    "{verified}/{total} files match sha256 ({})",
+                    sources.join(", ")
+                )
+            }
+        } else {
+            format!("{verified}/{total} files verified; {unchecked} could not be checked")
+        };
+        SecurityLine {
+            label: "Integrity",
+            status,
+            ok: unchecked == 0 && x.unhashed_notes.is_empty(),
+            details: x.unhashed_notes.clone(),
+        }
     };
     let lines = vec![
-        integrity,
+        integrity_line,
         vuln_guard.line,
         SecurityLine {
             label: "Code scan",
@@ -492,7 +911,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
             ok: false,
             details: Vec::new(),
         },
-        trust_guard.line,
+        x.trust_line,
     ];
     ctx.printer.security_block(&lines);
     let installed_json: Vec<_> = plan
@@ -504,19 +923,13 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         .iter()
         .map(|r| serde_json::json!({"name": r.name.to_string(), "version": r.version.to_string()}))
         .collect();
-    emit_json(
-        ctx,
-        &resolution.packages,
-        &installed_json,
-        &removed_json,
-        &findings,
-    );
+    emit_json(ctx, &pins, &installed_json, &removed_json, &x.findings);
     Ok(0)
 }
 
 fn emit_json(
     ctx: &Context,
-    resolved: &[pyward_resolve::ResolvedPackage],
+    pins: &[Pinned],
     installed: &[serde_json::Value],
     removed: &[serde_json::Value],
     findings: &Findings,
@@ -525,7 +938,7 @@ fn emit_json(
         return;
     }
     ctx.printer.json_value(&serde_json::json!({
-        "resolved": resolved.iter().map(|p| serde_json::json!({"name": p.name.to_string(), "version": p.version.to_string()})).collect::<Vec<_>>(),
+        "resolved": pins.iter().map(|p| serde_json::json!({"name": p.name.to_string(), "version": p.version.to_string()})).collect::<Vec<_>>(),
         "installed": installed,
         "removed": removed,
         "findings": findings.items,
@@ -545,7 +958,7 @@ struct Fetched {
 async fn fetch_all(
     ctx: &Context,
     client: &IndexClient,
-    plan: &[Planned],
+    plan: &[&Pinned],
 ) -> CliResult<Vec<Fetched>> {
     let archives = ctx.cache.archives();
     let wheels = ctx.cache.wheels();

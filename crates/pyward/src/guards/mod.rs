@@ -2,6 +2,7 @@
 //! it needs, calls its library crate, and returns findings plus its line of
 //! the security block. Printing stays in `output`.
 
+pub mod memory;
 pub mod trust;
 pub mod vulnerabilities;
 
