@@ -45,6 +45,12 @@ pub enum Command {
     Install(InstallArgs),
     /// Make an environment match a lock file exactly (installs and removes).
     Sync(SyncArgs),
+    /// Resolve and write a PEP 751 lock file with hashes for the whole tree.
+    Lock(LockArgs),
+    /// Print `--hash` options for files.
+    Hash(HashArgs),
+    /// Print installed packages as requirements (optionally with hashes).
+    Freeze(FreezeArgs),
     /// Remove packages from an environment.
     Uninstall(UninstallArgs),
     /// List installed packages.
@@ -179,6 +185,41 @@ pub struct InstallArgs {
     /// Do not check file hashes (the summary says so loudly).
     #[arg(long)]
     pub no_verify_hashes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    #[command(flatten)]
+    pub reqs: RequirementArgs,
+    /// Where to write the lock.
+    #[arg(short = 'o', long, default_value = "pylock.toml")]
+    pub output: PathBuf,
+    /// The interpreter to lock for (default: the active or ./.venv environment, else python3).
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// Move every package to the newest allowed version.
+    #[arg(short = 'U', long)]
+    pub upgrade: bool,
+    /// Move only this package (repeatable).
+    #[arg(short = 'P', long, value_name = "NAME")]
+    pub upgrade_package: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FreezeArgs {
+    #[command(flatten)]
+    pub env: EnvArgs,
+    /// Pin each distribution with the sha256 of its archive.
+    #[arg(long)]
+    pub hashes: bool,
+    /// Index to ask for the hashes of distributions pyward did not install.
+    #[arg(short = 'i', long, env = "PYWARD_INDEX_URL")]
+    pub index_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

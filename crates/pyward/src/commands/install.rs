@@ -688,7 +688,7 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
                         Severity::Critical,
                         pref.clone(),
                         format!(
-                            "{} is {} bytes, not the {} bytes {source} recorded",
+                            "{} is {} bytes; the lock file recorded {} bytes ({source})",
                             p.filename, f.size, size
                         ),
                     )
@@ -876,9 +876,16 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
             ],
         }
     } else {
-        let sources: Vec<String> = verified_from
+        // Strongest source first.
+        let order = [
+            "the lock file",
+            "your requirements",
+            "the index",
+            "pyward's record",
+        ];
+        let sources: Vec<String> = order
             .iter()
-            .map(|(k, n)| format!("{n} from {k}"))
+            .filter_map(|k| verified_from.get(k).map(|n| format!("{n} from {k}")))
             .collect();
         let status = if unchecked == 0 {
             if verified_from.len() == 1 {

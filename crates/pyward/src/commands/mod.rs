@@ -3,9 +3,12 @@
 pub mod audit;
 pub mod check_names;
 pub mod db;
+pub mod freeze;
+pub mod hash;
 pub mod info;
 pub mod install;
 pub mod list;
+pub mod lock;
 pub mod show;
 pub mod uninstall;
 pub mod venv;
