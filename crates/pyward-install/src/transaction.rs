@@ -178,7 +178,9 @@ pub fn install(
         let parent_exists = *dir_exists
             .entry(parent.clone())
             .or_insert_with(|| parent.is_dir());
-        if !parent_exists || removal_set.contains(dest) {
+        // Removed already: the path itself, or a directory it is in (a
+        // dist-info of the same name and version being reinstalled).
+        if !parent_exists || dest.ancestors().any(|a| removal_set.contains(a)) {
             continue;
         }
         let Ok(meta) = std::fs::symlink_metadata(dest) else {

@@ -249,3 +249,14 @@ fn a_local_wheel_installs_with_its_origin_recorded() {
         text(&out)
     );
 }
+
+#[test]
+fn reinstalling_the_same_version_from_a_file_replaces_it() {
+    let fx = Fixture::new(standard_index());
+    let path = lib("9.0").build().write_to(fx.dir.path());
+    assert!(fx.install(&[path.to_str().unwrap()]).status.success());
+    let out = fx.install(&[path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let v = fx.python("import lib; print(lib.VERSION)");
+    assert_eq!(String::from_utf8_lossy(&v.stdout).trim(), "9.0");
+}
