@@ -1,0 +1,871 @@
+//! Building wheels from source distributions (PEP 517/518), sandboxed.
+//!
+//! Installing from an sdist runs the package's own code. [`Builder`] runs it
+//! the standard way, but confined: the sdist is extracted safely, an
+//! isolated virtual environment receives the `[build-system] requires`
+//! through the caller's [`BuildEnvInstaller`] (so they are hash-checked,
+//! audited and scanned like any install), and each hook
+//! (`get_requires_for_build_wheel`, `prepare_metadata_for_build_wheel`,
+//! `build_wheel`) runs in a fresh interpreter process with no network and
+//! writes confined to the build directory (see [`SandboxStatus`]). Network
+//! attempts by build code become findings naming the package and the
+//! destination. Built wheels are cached by the sdist's sha256.
+//!
+//! How an installer uses it (all calls block; run them on a blocking thread):
+//!
+//! 1. Check [`SourceBuilds::check`] for the package (`--no-build`,
+//!    `--only-binary`, the configuration's allow-list) and run the code
+//!    scanner on the sdist before anything is built.
+//! 2. Make one [`Builder`] per run: `Builder::new(interpreter, cache_dir,
+//!    policy)`; [`Builder::sandbox_status`] says once what the sandbox can do.
+//! 3. During resolution, [`Builder::prepare_metadata`] gives the metadata
+//!    (cached after the first time); after it, [`Builder::build_wheel`] gives
+//!    a wheel, reusing the prepared source tree or the cache.
+//! 4. Install the wheel like a downloaded one (`pyward_install::unpack_wheel`
+//!    keyed by [`BuildOutcome::wheel_path`]'s sha256), and add
+//!    [`BuildOutcome::findings`] (or [`BuildError::findings`]) to the run's
+//!    findings.
+
+// A failed build carries its output tail and findings for the user; builds
+// are slow and failures rare, so the size of the error does not matter.
+#![allow(clippy::result_large_err)]
+
+mod cache;
+mod error;
+mod hooks;
+mod network;
+mod permission;
+mod sandbox;
+pub mod source;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use pyward_dist::{
+    CoreMetadata, InterpreterInfo, PackageName, Requirement, SdistFilename, Tags, Version,
+    WheelFilename,
+};
+use pyward_guard::{Finding, PackageRef};
+use serde_json::{json, Value};
+
+use crate::cache::{interpreter_key, BuildCache, BuildRecord};
+use crate::hooks::{Answer, HookContext, HookFailure, HookRun};
+use crate::network::NetworkAttempt;
+use crate::sandbox::{Capabilities, WritableRoots};
+
+pub use error::BuildError;
+pub use permission::SourceBuilds;
+pub use sandbox::{SandboxPolicy, SandboxStatus};
+pub use source::{BuildSystem, SourceError};
+
+/// Installs build requirements into a build environment. The installer
+/// implements it with its full pipeline (resolve, verified download, audit,
+/// scan, install), so build dependencies get the same checks as anything
+/// else.
+pub trait BuildEnvInstaller: Send + Sync {
+    /// Make the virtual environment at `venv` satisfy `requirements` (the
+    /// whole set so far; some may already be installed). The error is shown
+    /// to the user as the reason the build could not start.
+    fn install(&self, venv: &Path, requirements: &[Requirement]) -> Result<(), String>;
+}
+
+/// A source distribution on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sdist {
+    /// The archive (its own file name does not matter).
+    pub path: PathBuf,
+    /// Its file name on the index, e.g. `docopt-0.6.2.tar.gz`.
+    pub filename: String,
+    pub name: PackageName,
+    pub version: Version,
+    /// `tar.gz`, `zip`, …
+    pub extension: String,
+    /// Hex sha256 of the archive, already verified by the caller.
+    pub sha256: String,
+}
+
+impl Sdist {
+    /// Describe the sdist at `path` whose index file name is `filename`
+    /// (`project` helps with legacy names that contain `-`).
+    pub fn new(
+        path: impl Into<PathBuf>,
+        filename: &str,
+        project: Option<&PackageName>,
+        sha256: &str,
+    ) -> Result<Sdist, BuildError> {
+        let parsed =
+            SdistFilename::parse(filename, project).map_err(|e| BuildError::InvalidFilename {
+                filename: filename.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(Sdist::from_parsed(path, filename, parsed, sha256))
+    }
+
+    /// The same, from a file name the caller already parsed.
+    pub fn from_parsed(
+        path: impl Into<PathBuf>,
+        filename: &str,
+        parsed: SdistFilename,
+        sha256: &str,
+    ) -> Sdist {
+        Sdist {
+            path: path.into(),
+            filename: filename.to_string(),
+            name: parsed.name,
+            version: parsed.version,
+            extension: parsed.extension,
+            sha256: sha256.to_ascii_lowercase(),
+        }
+    }
+
+    fn display(&self) -> String {
+        format!("{} {}", self.name, self.version)
+    }
+
+    fn package_ref(&self) -> PackageRef {
+        PackageRef::new(
+            self.name.to_string(),
+            Some(self.version.to_string()),
+            Some(self.filename.clone()),
+        )
+    }
+
+    fn checked_sha256(&self) -> Result<&str, BuildError> {
+        let ok = self.sha256.len() == 64 && self.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        if ok {
+            Ok(&self.sha256)
+        } else {
+            Err(BuildError::InvalidSha256 {
+                sha256: self.sha256.clone(),
+            })
+        }
+    }
+}
+
+/// A built (or cached) wheel.
+#[derive(Debug, Clone)]
+pub struct BuildOutcome {
+    /// The wheel, in the cache directory.
+    pub wheel_path: PathBuf,
+    pub filename: WheelFilename,
+    pub metadata: CoreMetadata,
+    /// True when nothing ran: the wheel was built before.
+    pub from_cache: bool,
+    /// How the build was confined (for a cached wheel: when it was built).
+    pub sandboxed: SandboxStatus,
+    /// Network attempts and sandbox shortfalls of the build.
+    pub findings: Vec<Finding>,
+}
+
+/// The metadata of an sdist, prepared without a full build when the backend
+/// allows it.
+#[derive(Debug, Clone)]
+pub struct MetadataOutcome {
+    pub metadata: CoreMetadata,
+    pub from_cache: bool,
+    pub sandboxed: SandboxStatus,
+    pub findings: Vec<Finding>,
+    /// The wheel, when a full build was needed to learn the metadata (the
+    /// backend has no `prepare_metadata_for_build_wheel`) or was cached.
+    pub built_wheel: Option<PathBuf>,
+}
+
+/// Builds sdists for one interpreter; cheap to share across threads.
+pub struct Builder {
+    interpreter: InterpreterInfo,
+    interpreter_key: String,
+    cache_dir: PathBuf,
+    cache: BuildCache,
+    policy: SandboxPolicy,
+    timeout: Duration,
+    capabilities: OnceLock<Capabilities>,
+    /// Source trees whose metadata was prepared, kept for `build_wheel`.
+    prepared: Mutex<HashMap<String, Tree>>,
+}
+
+/// One extracted source tree with its build environment.
+struct Tree {
+    _dir: tempfile::TempDir,
+    hooks: HookContext,
+    wheel_dir: PathBuf,
+    metadata_dir: PathBuf,
+    status: SandboxStatus,
+    sandbox_findings: Vec<Finding>,
+    attempts: Vec<NetworkAttempt>,
+    /// The `.dist-info` directory `prepare_metadata_for_build_wheel` made.
+    dist_info: Option<PathBuf>,
+}
+
+impl Tree {
+    fn absorb(&mut self, run: &HookRun) {
+        for a in &run.attempts {
+            if !self.attempts.contains(a) {
+                self.attempts.push(a.clone());
+            }
+        }
+    }
+
+    fn findings(&self, sdist: &Sdist) -> Vec<Finding> {
+        let mut all = self.sandbox_findings.clone();
+        all.extend(network::finding(
+            &self.attempts,
+            &sdist.package_ref(),
+            &sdist.display(),
+            self.status.blocks_network(),
+        ));
+        all
+    }
+}
+
+/// Largest METADATA file read from a build.
+const MAX_METADATA: u64 = 16 << 20;
+
+impl Builder {
+    /// A builder for `interpreter` (the target environment's base
+    /// interpreter), keeping wheels and build directories under `cache_dir`.
+    pub fn new(
+        interpreter: InterpreterInfo,
+        cache_dir: impl Into<PathBuf>,
+        policy: SandboxPolicy,
+    ) -> Builder {
+        let cache_dir = cache_dir.into();
+        Builder {
+            interpreter_key: interpreter_key(&interpreter),
+            interpreter,
+            cache: BuildCache::new(&cache_dir),
+            cache_dir,
+            policy,
+            timeout: Duration::from_secs(3600),
+            capabilities: OnceLock::new(),
+            prepared: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Stop a hook that runs longer than `timeout` (default: one hour).
+    pub fn with_timeout(mut self, timeout: Duration) -> Builder {
+        self.timeout = timeout;
+        self
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        self.capabilities
+            .get_or_init(|| sandbox::probe(&self.interpreter.base_executable))
+    }
+
+    /// How builds will be confined on this machine under the policy. The
+    /// first call probes the system (one short process start).
+    pub fn sandbox_status(&self) -> SandboxStatus {
+        self.capabilities().status(self.policy)
+    }
+
+    /// The cached wheel of an sdist, without building anything.
+    pub fn cached(&self, sdist_sha256: &str) -> Option<BuildOutcome> {
+        let sha = sdist_sha256.to_ascii_lowercase();
+        let c = self.cache.wheel(&sha, &self.interpreter_key)?;
+        Some(BuildOutcome {
+            wheel_path: c.path,
+            filename: c.filename,
+            metadata: c.metadata,
+            from_cache: true,
+            sandboxed: c.record.sandbox,
+            findings: c.record.findings,
+        })
+    }
+
+    /// Build a wheel from `sdist`, or return the one built before.
+    pub fn build_wheel(
+        &self,
+        sdist: &Sdist,
+        installer: &dyn BuildEnvInstaller,
+    ) -> Result<BuildOutcome, BuildError> {
+        let sha = sdist.checked_sha256()?;
+        if let Some(cached) = self.cached(sha) {
+            return Ok(cached);
+        }
+        let prepared = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(sha);
+        let mut tree = match prepared {
+            Some(tree) => tree,
+            None => self.set_up(sdist, installer)?,
+        };
+        self.build_in(sdist, &mut tree)
+    }
+
+    /// The metadata of `sdist`: from `prepare_metadata_for_build_wheel` when
+    /// the backend has it, else from a full build; cached either way.
+    pub fn prepare_metadata(
+        &self,
+        sdist: &Sdist,
+        installer: &dyn BuildEnvInstaller,
+    ) -> Result<MetadataOutcome, BuildError> {
+        let sha = sdist.checked_sha256()?;
+        if let Some((metadata, record)) = self.cache.prepared_metadata(sha, &self.interpreter_key) {
+            return Ok(MetadataOutcome {
+                metadata,
+                from_cache: true,
+                sandboxed: record.sandbox,
+                findings: record.findings,
+                built_wheel: self.cache.wheel(sha, &self.interpreter_key).map(|c| c.path),
+            });
+        }
+        let mut tree = self.set_up(sdist, installer)?;
+        let hook = "prepare_metadata_for_build_wheel";
+        let run = tree.hooks.run(
+            hook,
+            json!({"metadata_directory": tree.metadata_dir, "config_settings": null}),
+        );
+        tree.absorb(&run);
+        let name = match run.answer {
+            Ok(Answer::Missing) => {
+                let built = self.build_in(sdist, &mut tree)?;
+                return Ok(MetadataOutcome {
+                    metadata: built.metadata,
+                    from_cache: false,
+                    sandboxed: built.sandboxed,
+                    findings: built.findings,
+                    built_wheel: Some(built.wheel_path),
+                });
+            }
+            Ok(Answer::Value(Value::String(name))) => name,
+            Ok(Answer::Value(other)) => {
+                return Err(self.wrong_output(
+                    sdist,
+                    &tree,
+                    &other.to_string(),
+                    "the hook must return the name of a .dist-info directory",
+                ))
+            }
+            Err(failure) => return Err(self.hook_error(sdist, &tree, hook, failure, &run.log)),
+        };
+        let dist_info =
+            self.checked_output(sdist, &tree, &tree.metadata_dir, &name, ".dist-info", true)?;
+        let bytes = read_limited(&dist_info.join("METADATA"), MAX_METADATA).map_err(|e| {
+            self.wrong_output(
+                sdist,
+                &tree,
+                &name,
+                &format!("its METADATA could not be read: {e}"),
+            )
+        })?;
+        let metadata = self.checked_metadata(sdist, &tree, &name, &bytes)?;
+        let findings = tree.findings(sdist);
+        let record = BuildRecord {
+            sandbox: tree.status.clone(),
+            findings: findings.clone(),
+        };
+        self.cache
+            .store_metadata(sha, &self.interpreter_key, &bytes, &record)
+            .map_err(|source| BuildError::Io {
+                package: sdist.display(),
+                action: "write to the build cache",
+                path: self.cache.entry(sha, &self.interpreter_key),
+                source,
+            })?;
+        tree.dist_info = Some(dist_info);
+        let status = tree.status.clone();
+        self.prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sha.to_string(), tree);
+        Ok(MetadataOutcome {
+            metadata,
+            from_cache: false,
+            sandboxed: status,
+            findings,
+            built_wheel: None,
+        })
+    }
+
+    /// Extract the sdist, create the build environment, install what the
+    /// backend needs.
+    fn set_up(&self, sdist: &Sdist, installer: &dyn BuildEnvInstaller) -> Result<Tree, BuildError> {
+        let package = sdist.display();
+        let status = self.capabilities().status(self.policy);
+        let mut sandbox_findings = Vec::new();
+        let confinement = self.capabilities().confinement(self.policy);
+        match sandbox::judge(
+            self.policy,
+            &status,
+            confinement,
+            &sdist.package_ref(),
+            &package,
+        ) {
+            Ok(finding) => sandbox_findings.extend(finding),
+            Err(reason) => return Err(BuildError::SandboxRequired { package, reason }),
+        }
+        let io = |action: &'static str, path: &Path| {
+            let package = package.clone();
+            let path = path.to_path_buf();
+            move |source| BuildError::Io {
+                package,
+                action,
+                path,
+                source,
+            }
+        };
+        let builds = self.cache_dir.join("builds");
+        std::fs::create_dir_all(&builds).map_err(io("create", &builds))?;
+        let dir = tempfile::Builder::new()
+            .prefix("build-")
+            .tempdir_in(&builds)
+            .map_err(io("create a directory in", &builds))?;
+        let root = dir
+            .path()
+            .canonicalize()
+            .map_err(io("resolve", dir.path()))?;
+
+        let extracted = root.join("sdist");
+        source::extract(&sdist.path, &sdist.extension, &extracted).map_err(|source| {
+            BuildError::Extract {
+                package: package.clone(),
+                source,
+            }
+        })?;
+        let source_err = |source| BuildError::Source {
+            package: package.clone(),
+            source,
+        };
+        let source_root = source::source_root(&extracted).map_err(source_err)?;
+        let source_root = source_root
+            .canonicalize()
+            .map_err(io("resolve", &source_root))?;
+        let system = source::build_system(&source_root).map_err(source_err)?;
+
+        let venv = root.join("env");
+        pyward_install::create_venv(
+            &venv,
+            &self.interpreter,
+            &pyward_install::VenvOptions {
+                prompt: Some(format!("build-{}", sdist.name)),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| BuildError::Environment {
+            package: package.clone(),
+            message: e.to_string(),
+        })?;
+        let [control, tmp, home, wheel_dir, metadata_dir] =
+            ["control", "tmp", "home", "wheel", "metadata"].map(|d| root.join(d));
+        for d in [&control, &tmp, &home, &wheel_dir, &metadata_dir] {
+            std::fs::create_dir_all(d).map_err(io("create", d))?;
+        }
+        let mut tree = Tree {
+            hooks: HookContext {
+                python: pyward_install::venv_python(&venv),
+                venv: venv.clone(),
+                source: source_root,
+                control,
+                tmp,
+                home,
+                backend: system.backend.clone(),
+                backend_path: system.backend_path.clone(),
+                confinement,
+                writable: WritableRoots {
+                    dirs: vec![root.clone()],
+                },
+                timeout: self.timeout,
+            },
+            _dir: dir,
+            wheel_dir,
+            metadata_dir,
+            status,
+            sandbox_findings,
+            attempts: Vec::new(),
+            dist_info: None,
+        };
+
+        let mut requirements = system.requires.clone();
+        if !requirements.is_empty() {
+            self.install_requirements(sdist, &tree, installer, &venv, &requirements)?;
+        }
+        let hook = "get_requires_for_build_wheel";
+        let run = tree.hooks.run(hook, json!({"config_settings": null}));
+        tree.absorb(&run);
+        let extra = match run.answer {
+            Ok(Answer::Missing) => Vec::new(),
+            Ok(Answer::Value(Value::Array(items))) => items,
+            Ok(Answer::Value(other)) => {
+                return Err(self.wrong_output(
+                    sdist,
+                    &tree,
+                    &other.to_string(),
+                    "get_requires_for_build_wheel must return a list of requirements",
+                ))
+            }
+            Err(failure) => return Err(self.hook_error(sdist, &tree, hook, failure, &run.log)),
+        };
+        let mut added = false;
+        for item in extra {
+            let text = item
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| item.to_string());
+            let req = pyward_dist::parse_requirement(&text).map_err(|reason| {
+                BuildError::BadRequirement {
+                    package: package.clone(),
+                    hook: hook.to_string(),
+                    requirement: text.clone(),
+                    reason,
+                    findings: tree.findings(sdist),
+                }
+            })?;
+            if !requirements.contains(&req) {
+                requirements.push(req);
+                added = true;
+            }
+        }
+        if added {
+            self.install_requirements(sdist, &tree, installer, &venv, &requirements)?;
+        }
+        Ok(tree)
+    }
+
+    fn install_requirements(
+        &self,
+        sdist: &Sdist,
+        tree: &Tree,
+        installer: &dyn BuildEnvInstaller,
+        venv: &Path,
+        requirements: &[Requirement],
+    ) -> Result<(), BuildError> {
+        installer
+            .install(venv, requirements)
+            .map_err(|message| BuildError::BuildRequirements {
+                package: sdist.display(),
+                requirements: requirements
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                message,
+                findings: tree.findings(sdist),
+            })
+    }
+
+    /// Run `build_wheel` in a prepared tree and move the wheel into the cache.
+    fn build_in(&self, sdist: &Sdist, tree: &mut Tree) -> Result<BuildOutcome, BuildError> {
+        let sha = sdist.checked_sha256()?;
+        let hook = "build_wheel";
+        let run = tree.hooks.run(
+            hook,
+            json!({
+                "wheel_directory": tree.wheel_dir,
+                "config_settings": null,
+                "metadata_directory": tree.dist_info,
+            }),
+        );
+        tree.absorb(&run);
+        let name = match run.answer {
+            Ok(Answer::Value(Value::String(name))) => name,
+            Ok(Answer::Missing) => {
+                return Err(BuildError::HookRun {
+                    package: sdist.display(),
+                    hook: hook.to_string(),
+                    message: format!(
+                        "its backend `{}` has no build_wheel hook",
+                        tree.hooks.backend
+                    ),
+                    findings: tree.findings(sdist),
+                })
+            }
+            Ok(Answer::Value(other)) => {
+                return Err(self.wrong_output(
+                    sdist,
+                    tree,
+                    &other.to_string(),
+                    "build_wheel must return the wheel's file name",
+                ))
+            }
+            Err(failure) => return Err(self.hook_error(sdist, tree, hook, failure, &run.log)),
+        };
+        let path = self.checked_output(sdist, tree, &tree.wheel_dir, &name, ".whl", false)?;
+        let filename = WheelFilename::from_str(&name)
+            .map_err(|e| self.wrong_output(sdist, tree, &name, &e.to_string()))?;
+        if filename.name != sdist.name || filename.version != sdist.version {
+            return Err(self.wrong_output(
+                sdist,
+                tree,
+                &name,
+                &format!(
+                    "it is {} {}, not {}",
+                    filename.name,
+                    filename.version,
+                    sdist.display()
+                ),
+            ));
+        }
+        if !Tags::from_interpreter(&self.interpreter).is_compatible(&filename) {
+            return Err(self.wrong_output(
+                sdist,
+                tree,
+                &name,
+                &format!(
+                    "its tags do not fit the interpreter {}",
+                    self.interpreter.executable.display()
+                ),
+            ));
+        }
+        let bytes = pyward_archive::read_wheel_metadata(&path)
+            .map_err(|e| self.wrong_output(sdist, tree, &name, &e.to_string()))?;
+        let metadata = self.checked_metadata(sdist, tree, &name, &bytes)?;
+        let declared = match &tree.dist_info {
+            Some(dir) => read_limited(&dir.join("METADATA"), MAX_METADATA)
+                .ok()
+                .and_then(|b| CoreMetadata::parse(&b).ok()),
+            None => self
+                .cache
+                .prepared_metadata(sha, &self.interpreter_key)
+                .map(|(m, _)| m),
+        };
+        if let Some(declared) = declared {
+            if let Some(field) = metadata_difference(&declared, &metadata) {
+                return Err(self.wrong_output(
+                    sdist,
+                    tree,
+                    &name,
+                    &format!("its {field} differs from the metadata the build reported before"),
+                ));
+            }
+        }
+        let findings = tree.findings(sdist);
+        let record = BuildRecord {
+            sandbox: tree.status.clone(),
+            findings: findings.clone(),
+        };
+        let wheel_path = self
+            .cache
+            .store_wheel(
+                sha,
+                &self.interpreter_key,
+                &path,
+                &filename,
+                &bytes,
+                &record,
+            )
+            .map_err(|source| BuildError::Io {
+                package: sdist.display(),
+                action: "move the built wheel into",
+                path: self.cache.entry(sha, &self.interpreter_key),
+                source,
+            })?;
+        Ok(BuildOutcome {
+            wheel_path,
+            filename,
+            metadata,
+            from_cache: false,
+            sandboxed: tree.status.clone(),
+            findings,
+        })
+    }
+
+    /// A file or directory a hook says it made: one plain name with the
+    /// expected suffix, really inside `dir`, not a symbolic link.
+    fn checked_output(
+        &self,
+        sdist: &Sdist,
+        tree: &Tree,
+        dir: &Path,
+        name: &str,
+        suffix: &str,
+        is_dir: bool,
+    ) -> Result<PathBuf, BuildError> {
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && !name.contains(['/', '\\', '\0'])
+            && name.ends_with(suffix);
+        if !plain {
+            return Err(self.wrong_output(
+                sdist,
+                tree,
+                name,
+                &format!("it is not a plain `*{suffix}` name"),
+            ));
+        }
+        let path = dir.join(name);
+        let kind = std::fs::symlink_metadata(&path)
+            .map_err(|_| self.wrong_output(sdist, tree, name, "the build did not create it"))?
+            .file_type();
+        if (is_dir && !kind.is_dir()) || (!is_dir && !kind.is_file()) {
+            return Err(self.wrong_output(
+                sdist,
+                tree,
+                name,
+                if is_dir {
+                    "it is not a directory"
+                } else {
+                    "it is not a regular file"
+                },
+            ));
+        }
+        Ok(path)
+    }
+
+    /// Parse metadata a build produced; it must name the sdist's project and version.
+    fn checked_metadata(
+        &self,
+        sdist: &Sdist,
+        tree: &Tree,
+        what: &str,
+        bytes: &[u8],
+    ) -> Result<CoreMetadata, BuildError> {
+        let metadata = CoreMetadata::parse(bytes).map_err(|e| {
+            self.wrong_output(
+                sdist,
+                tree,
+                what,
+                &format!("its metadata is not valid: {e}"),
+            )
+        })?;
+        if metadata.name != sdist.name || metadata.version != sdist.version {
+            return Err(self.wrong_output(
+                sdist,
+                tree,
+                what,
+                &format!(
+                    "its metadata says {} {}, not {}",
+                    metadata.name,
+                    metadata.version,
+                    sdist.display()
+                ),
+            ));
+        }
+        Ok(metadata)
+    }
+
+    fn wrong_output(&self, sdist: &Sdist, tree: &Tree, found: &str, reason: &str) -> BuildError {
+        BuildError::WrongOutput {
+            package: sdist.display(),
+            found: found.chars().take(200).collect(),
+            reason: reason.to_string(),
+            findings: tree.findings(sdist),
+        }
+    }
+
+    fn hook_error(
+        &self,
+        sdist: &Sdist,
+        tree: &Tree,
+        hook: &str,
+        failure: HookFailure,
+        log: &Path,
+    ) -> BuildError {
+        let package = sdist.display();
+        let hook = hook.to_string();
+        let findings = tree.findings(sdist);
+        match failure {
+            HookFailure::Spawn(message) | HookFailure::BadAnswer(message) => BuildError::HookRun {
+                package,
+                hook,
+                message,
+                findings,
+            },
+            HookFailure::BackendUnavailable(message) => BuildError::BackendUnavailable {
+                package,
+                backend: tree.hooks.backend.clone(),
+                message,
+                output_tail: hooks::tail(log),
+                findings,
+            },
+            HookFailure::BackendInvalid(message) => BuildError::BackendInvalid {
+                package,
+                message,
+                findings,
+            },
+            HookFailure::Failed { status, tail } => BuildError::HookFailed {
+                log: self.keep_log(sdist, &hook, log),
+                package,
+                hook,
+                status,
+                output_tail: tail,
+                findings,
+            },
+            HookFailure::TimedOut(after) => BuildError::TimedOut {
+                package,
+                hook,
+                after,
+                findings,
+            },
+        }
+    }
+
+    /// Copy a failed hook's log where the user can read it after the build
+    /// directory is gone.
+    fn keep_log(&self, sdist: &Sdist, hook: &str, log: &Path) -> Option<PathBuf> {
+        let dir = self.cache_dir.join("build-logs");
+        std::fs::create_dir_all(&dir).ok()?;
+        let dest = dir.join(format!("{}-{}-{hook}.log", sdist.name, sdist.version));
+        std::fs::copy(log, &dest).ok()?;
+        Some(dest)
+    }
+}
+
+/// The first field in which two metadata documents of one build disagree.
+fn metadata_difference(a: &CoreMetadata, b: &CoreMetadata) -> Option<&'static str> {
+    let reqs = |m: &CoreMetadata| {
+        let mut v: Vec<String> = m.requires_dist.iter().map(|r| r.to_string()).collect();
+        v.sort();
+        v
+    };
+    let extras = |m: &CoreMetadata| {
+        let mut v: Vec<String> = m.provides_extra.iter().map(|e| e.to_string()).collect();
+        v.sort();
+        v
+    };
+    if a.name != b.name || a.version != b.version {
+        Some("name or version")
+    } else if reqs(a) != reqs(b) {
+        Some("Requires-Dist")
+    } else if a.requires_python != b.requires_python {
+        Some("Requires-Python")
+    } else if extras(a) != extras(b) {
+        Some("Provides-Extra")
+    } else {
+        None
+    }
+}
+
+fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!("larger than {limit} bytes")));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_builder_can_be_shared_across_blocking_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Builder>();
+    }
+
+    #[test]
+    fn sdists_need_a_real_sha256() {
+        let sdist = Sdist::new("/x/foo-1.0.tar.gz", "foo-1.0.tar.gz", None, "abc").unwrap();
+        assert!(matches!(
+            sdist.checked_sha256(),
+            Err(BuildError::InvalidSha256 { .. })
+        ));
+        let sdist = Sdist::new("/x", "foo-1.0.tar.gz", None, &"A".repeat(64)).unwrap();
+        assert_eq!(sdist.checked_sha256().unwrap(), "a".repeat(64));
+        assert!(matches!(
+            Sdist::new("/x", "foo.exe", None, &"a".repeat(64)),
+            Err(BuildError::InvalidFilename { .. })
+        ));
+    }
+}
