@@ -278,6 +278,10 @@ impl Policy {
                 Some(level) if f.severity >= level => Decision::Block,
                 _ => Decision::Warn,
             },
+            // `--allow` accepts a package's high-severity scan findings after a
+            // look; a Critical pattern (decoded code run at start-up, a reverse
+            // shell…) needs an explicit rule in the configuration.
+            Check::Scan if f.severity >= Severity::Critical => Decision::Block,
             Check::Scan if f.severity >= Severity::High => {
                 if allowed {
                     Decision::Warn

@@ -22,9 +22,30 @@ pub struct VersionCandidate {
     pub requires_python_skipped: bool,
 }
 
+/// Which kinds of files may be used for one project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formats {
+    /// Wheels only (the project may not be built from source).
+    Wheels,
+    /// A wheel when the version has one, else its sdist.
+    WheelsThenSdist,
+    /// Only the sdist (`--no-binary`).
+    Sdist,
+}
+
 impl VersionCandidate {
     pub fn is_installable(&self, allow_sdist: bool) -> bool {
         self.wheel.is_some() || (allow_sdist && self.sdist.is_some())
+    }
+
+    /// The file to use under `formats`: the wheel wherever one may be used.
+    pub fn file(&self, formats: Formats) -> Option<&DistFile> {
+        let wheel = self.wheel.as_ref().map(|(_, f)| f);
+        match formats {
+            Formats::Wheels => wheel,
+            Formats::WheelsThenSdist => wheel.or(self.sdist.as_ref()),
+            Formats::Sdist => self.sdist.as_ref(),
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The resolver: turns requirements into a pinned set of distributions for one
 //! target interpreter, reading only index pages and core metadata (PEP 658, or
 //! the wheel itself when the index has no metadata file). Built on pubgrub so
-//! that conflicts come with an explanation.
+//! that conflicts come with an explanation. Versions published only as source
+//! are used when the caller can build them ([`SdistMetadata`]).
 
 mod candidates;
 mod fetch;
@@ -10,6 +11,7 @@ mod report;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -74,6 +76,38 @@ pub struct ResolveInput {
     pub fixed: Vec<FixedDist>,
 }
 
+/// Building from source during resolution: which projects may be built, and
+/// the metadata of an sdist (from its build backend). Called on the solver's
+/// blocking thread; `metadata` may take as long as a build.
+pub trait SdistMetadata: Send + Sync {
+    /// `Ok` when `name` may be built from source; `Err` says why not, as a
+    /// clause that follows "and" (e.g. "--no-build forbids building from
+    /// source"), shown when only an sdist would fit.
+    fn may_build(&self, name: &PackageName) -> Result<(), String>;
+
+    /// Whether `name` must be built from source even where a wheel exists
+    /// (`--no-binary`).
+    fn source_only(&self, _name: &PackageName) -> bool {
+        false
+    }
+
+    /// The core metadata of `name` `version` from its `sdist`, found on
+    /// `index`. An error stops the resolution with that message.
+    fn metadata(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        sdist: &DistFile,
+        index: &IndexUrl,
+    ) -> Result<CoreMetadata, String>;
+}
+
+impl fmt::Debug for dyn SdistMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SdistMetadata")
+    }
+}
+
 /// How to resolve.
 #[derive(Debug, Clone, Default)]
 pub struct ResolveOptions {
@@ -83,8 +117,12 @@ pub struct ResolveOptions {
     pub preferences: HashMap<PackageName, Version>,
     /// Ignore files uploaded after this RFC 3339 timestamp (release cooldown).
     pub exclude_newer: Option<String>,
-    /// Whether sdist-only versions may be chosen (they need a build step).
+    /// Whether versions without a usable wheel may be built from source;
+    /// needs `sdist_metadata`. A version with a wheel still uses the wheel
+    /// (unless the hook says the project is built from source only).
     pub allow_sdist: bool,
+    /// Which projects may be built and how their metadata is read.
+    pub sdist_metadata: Option<Arc<dyn SdistMetadata>>,
     /// Where wheels downloaded only for their metadata are kept.
     pub archive_dir: PathBuf,
 }
@@ -92,7 +130,7 @@ pub struct ResolveOptions {
 /// Where a resolved distribution comes from.
 #[derive(Debug, Clone)]
 pub enum ResolvedSource {
-    /// A file on an index.
+    /// A file on an index: a wheel, or an sdist to build.
     Index {
         file: Box<DistFile>,
         index: IndexUrl,
@@ -138,6 +176,9 @@ pub enum ResolveError {
     /// The index could not be read.
     #[error("{0}")]
     Fetch(#[from] FetchError),
+    /// The metadata of an sdist could not be built; the text says why.
+    #[error("{0}")]
+    Build(String),
     #[error("the resolver stopped unexpectedly: {0}")]
     Internal(String),
 }
@@ -207,10 +248,16 @@ pub async fn resolve(
                 let candidate = info.candidates.versions.get(&version).ok_or_else(|| {
                     ResolveError::Internal(format!("{name} {version} has no candidate"))
                 })?;
-                let (_, file) = candidate.wheel.clone().ok_or_else(|| {
-                    ResolveError::Internal(format!("{name} {version} has no wheel"))
-                })?;
-                let md = fetcher.metadata(&name, &version, &file).await?;
+                let (file, md) = match solved.from_source.get(&(name.clone(), version.clone())) {
+                    Some((sdist, md)) => (sdist.clone(), md.clone()),
+                    None => {
+                        let (_, file) = candidate.wheel.clone().ok_or_else(|| {
+                            ResolveError::Internal(format!("{name} {version} has no wheel"))
+                        })?;
+                        let md = fetcher.metadata(&name, &version, &file).await?;
+                        (file, md)
+                    }
+                };
                 (
                     ResolvedSource::Index {
                         file: Box::new(file),
@@ -245,6 +292,8 @@ struct Solved {
     selected: Vec<(Pkg, Version)>,
     fixed: HashMap<PackageName, FixedDist>,
     edges: HashMap<PackageName, BTreeSet<PackageName>>,
+    /// Versions whose metadata came from their sdist, with the sdist.
+    from_source: provider::FromSource,
 }
 
 fn solve(
@@ -290,10 +339,16 @@ fn solve(
         upgrade: options.upgrade,
         prerelease: options.prerelease,
         explicit_pre,
-        allow_sdist: options.allow_sdist,
+        sdists: options
+            .sdist_metadata
+            .clone()
+            .filter(|_| options.allow_sdist),
         order: RefCell::new(HashMap::new()),
         not_found: RefCell::new(BTreeSet::new()),
         sdist_only: RefCell::new(BTreeSet::new()),
+        wheel_only: RefCell::new(BTreeSet::new()),
+        from_source: RefCell::new(HashMap::new()),
+        build_failure: RefCell::new(None),
     };
     match pubgrub::resolve(&provider, Pkg::Root, Version::new([0])) {
         Ok(selected) => {
@@ -320,6 +375,7 @@ fn solve(
                 selected,
                 fixed,
                 edges,
+                from_source: provider.from_source.take(),
             })
         }
         Err(PubGrubError::NoSolution(mut tree)) => {
@@ -331,30 +387,47 @@ fn solve(
                     "{name} was not found on the package index. Check the spelling of the name.\n"
                 ));
             }
-            let sdist_only = provider.sdist_only.borrow();
-            let mut names: BTreeMap<&PackageName, Vec<&Version>> = BTreeMap::new();
-            for (n, v) in sdist_only.iter() {
-                names.entry(n).or_default().push(v);
-            }
-            for (n, vs) in names {
-                let latest = vs.iter().max().map(|v| v.to_string()).unwrap_or_default();
+            for (n, latest) in latest_by_name(&provider.sdist_only.borrow()) {
                 text.push_str(&format!(
-                    "{n} {latest} is published only as source code (an sdist) for this Python; building from source is not supported yet.\n"
+                    "{n} {latest} is published only as source code (an sdist) for this Python, and {}.\n",
+                    provider.build_refusal(&n)
+                ));
+            }
+            for (n, latest) in latest_by_name(&provider.wheel_only.borrow()) {
+                text.push_str(&format!(
+                    "{n} {latest} has no source distribution, and {n} is to be built from source only (--no-binary).\n"
                 ));
             }
             let report =
                 DefaultStringReporter::report_with_formatter(&tree, &report::PlainFormatter);
-            if text.is_empty() || !not_found.is_empty() && report.lines().count() <= 1 {
+            let one_line = report.lines().count() <= 1;
+            if text.is_empty() || !not_found.is_empty() && one_line {
                 text.push_str(&report);
-            } else {
+            } else if !one_line {
+                // One line ("you asked for foo ==1.0") adds nothing to the reasons above.
                 text.push_str(&format!("In detail: {report}"));
             }
             Err(ResolveError::NoSolution(text.trim_end().to_string()))
         }
         Err(PubGrubError::ErrorRetrievingDependencies { source, .. })
         | Err(PubGrubError::ErrorChoosingVersion { source, .. }) => {
-            Err(ResolveError::Fetch(source))
+            match provider.build_failure.take() {
+                Some(message) => Err(ResolveError::Build(message)),
+                None => Err(ResolveError::Fetch(source)),
+            }
         }
         Err(PubGrubError::ErrorInShouldCancel(e)) => Err(ResolveError::Fetch(e)),
     }
+}
+
+/// The highest version per name.
+fn latest_by_name(versions: &BTreeSet<(PackageName, Version)>) -> BTreeMap<PackageName, Version> {
+    let mut latest: BTreeMap<PackageName, Version> = BTreeMap::new();
+    for (n, v) in versions {
+        let e = latest.entry(n.clone()).or_insert_with(|| v.clone());
+        if v > e {
+            *e = v.clone();
+        }
+    }
+    latest
 }

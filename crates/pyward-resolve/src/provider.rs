@@ -5,17 +5,21 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use pubgrub::{
     Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics,
 };
 use pyward_dist::{
-    CoreMetadata, ExtraName, MarkerEnvironment, PackageName, Requirement, Version, VersionOrUrl,
+    CoreMetadata, DistFilename, ExtraName, MarkerEnvironment, PackageName, Requirement, Version,
+    VersionOrUrl,
 };
+use pyward_index::{DistFile, IndexUrl};
 use version_ranges::Ranges;
 
+use crate::candidates::Formats;
 use crate::fetch::{FetchError, Fetcher, ProjectInfo};
-use crate::{Prerelease, Upgrade};
+use crate::{Prerelease, SdistMetadata, Upgrade};
 
 /// A node of the dependency graph.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,6 +74,9 @@ impl fmt::Display for Unusable {
     }
 }
 
+/// Versions whose metadata came from their sdist, with the sdist.
+pub(crate) type FromSource = HashMap<(PackageName, Version), (DistFile, Arc<CoreMetadata>)>;
+
 /// A distribution supplied directly (local file or URL), with known metadata.
 #[derive(Debug, Clone)]
 pub struct FixedDist {
@@ -88,13 +95,20 @@ pub(crate) struct Provider {
     pub prerelease: Prerelease,
     /// Packages for which a requirement names a pre-release explicitly.
     pub explicit_pre: HashSet<PackageName>,
-    pub allow_sdist: bool,
+    /// Building from source, when sdists may be used at all.
+    pub sdists: Option<Arc<dyn SdistMetadata>>,
     /// Discovery order, for a stable breadth-first priority.
     pub order: RefCell<HashMap<Pkg, usize>>,
     /// Names no index has.
     pub not_found: RefCell<BTreeSet<PackageName>>,
     /// Versions skipped because only an sdist exists (for the error message).
     pub sdist_only: RefCell<BTreeSet<(PackageName, Version)>>,
+    /// Versions skipped because they must be built from source but have no sdist.
+    pub wheel_only: RefCell<BTreeSet<(PackageName, Version)>>,
+    /// Metadata learned from sdists, with the sdist, by name and version.
+    pub from_source: RefCell<FromSource>,
+    /// Why reading an sdist's metadata failed; it stops the resolution.
+    pub build_failure: RefCell<Option<String>>,
 }
 
 impl Provider {
@@ -115,23 +129,52 @@ impl Provider {
         self.prerelease == Prerelease::Allow || self.explicit_pre.contains(name)
     }
 
-    /// The version to try for `name` within `range`, with the file to use.
+    /// Which files of `name` may be used.
+    pub fn formats(&self, name: &PackageName) -> Formats {
+        match &self.sdists {
+            Some(hook) if hook.may_build(name).is_ok() => {
+                if hook.source_only(name) {
+                    Formats::Sdist
+                } else {
+                    Formats::WheelsThenSdist
+                }
+            }
+            _ => Formats::Wheels,
+        }
+    }
+
+    /// Why sdists of `name` may not be used, as a clause following "and".
+    pub fn build_refusal(&self, name: &PackageName) -> String {
+        match &self.sdists {
+            Some(hook) => hook
+                .may_build(name)
+                .err()
+                .unwrap_or_else(|| "it could not be used".to_string()),
+            None => "this command installs only wheels".to_string(),
+        }
+    }
+
+    /// The version to try for `name` within `range`.
     pub fn pick(
         &self,
         name: &PackageName,
         info: &ProjectInfo,
         range: &Ranges<Version>,
     ) -> Option<Version> {
+        let formats = self.formats(name);
         pick_version(
             info,
             range,
             self.preferred(name),
             self.allows_pre(name),
-            self.allow_sdist,
+            formats,
             |v| {
-                self.sdist_only
-                    .borrow_mut()
-                    .insert((name.clone(), v.clone()));
+                let skipped = if formats == Formats::Sdist {
+                    &self.wheel_only
+                } else {
+                    &self.sdist_only
+                };
+                skipped.borrow_mut().insert((name.clone(), v.clone()));
             },
         )
     }
@@ -170,19 +213,13 @@ impl Provider {
             }
             let preferred = self.preferred(name).cloned();
             let allow_pre = self.allows_pre(name);
-            let allow_sdist = self.allow_sdist;
+            let formats = self.formats(name);
             let range = range.clone();
             self.fetcher.prefetch(name.clone(), move |info| {
-                let v = pick_version(
-                    info,
-                    &range,
-                    preferred.as_ref(),
-                    allow_pre,
-                    allow_sdist,
-                    |_| {},
-                )?;
-                let file = info.candidates.versions.get(&v)?.wheel.as_ref()?.1.clone();
-                Some((v, file))
+                let v = pick_version(info, &range, preferred.as_ref(), allow_pre, formats, |_| {})?;
+                // An sdist's metadata needs a build, which waits for the solver.
+                let file = info.candidates.versions.get(&v)?.file(formats)?;
+                matches!(file.dist, DistFilename::Wheel(_)).then(|| (v, file.clone()))
             });
         }
     }
@@ -203,15 +240,57 @@ impl Provider {
         let Some(candidate) = info.candidates.versions.get(version) else {
             return Ok(Err(Unusable::Metadata("no file for this version".into())));
         };
-        let Some((_, file)) = &candidate.wheel else {
-            return Ok(Err(Unusable::Metadata(
-                "only a source distribution exists".into(),
-            )));
+        let formats = self.formats(name);
+        let Some(file) = candidate.file(formats) else {
+            return Ok(Err(Unusable::Metadata(if formats == Formats::Sdist {
+                "it has no source distribution".into()
+            } else {
+                "only a source distribution exists".into()
+            })));
         };
+        if matches!(file.dist, DistFilename::Sdist(_)) {
+            return self.metadata_from_source(name, version, file, &info.page.index);
+        }
         match self.fetcher.metadata_blocking(name, version, file) {
             Ok(md) => Ok(Ok(md)),
             Err(e) => Ok(Err(Unusable::Metadata(e.0))),
         }
+    }
+
+    /// The metadata of an sdist, from the hook (once per version). A failure
+    /// stops the resolution: trying older versions would mean more builds.
+    fn metadata_from_source(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        file: &DistFile,
+        index: &IndexUrl,
+    ) -> Result<Result<Arc<CoreMetadata>, Unusable>, FetchError> {
+        let key = (name.clone(), version.clone());
+        if let Some((_, md)) = self.from_source.borrow().get(&key) {
+            return Ok(Ok(md.clone()));
+        }
+        let Some(hook) = &self.sdists else {
+            return Ok(Err(Unusable::Metadata(
+                "only a source distribution exists".into(),
+            )));
+        };
+        let failure = match hook.metadata(name, version, file, index) {
+            Ok(md) if &md.name == name && &md.version == version => {
+                let md = Arc::new(md);
+                self.from_source
+                    .borrow_mut()
+                    .insert(key, (file.clone(), md.clone()));
+                return Ok(Ok(md));
+            }
+            Ok(md) => format!(
+                "the metadata built from {} names {} {}, not {name} {version}",
+                file.filename, md.name, md.version
+            ),
+            Err(message) => message,
+        };
+        *self.build_failure.borrow_mut() = Some(failure.clone());
+        Err(FetchError(failure))
     }
 }
 
@@ -219,13 +298,16 @@ impl Provider {
 /// locked) version when it fits, else the highest usable one. Pre-releases only
 /// when allowed, or when no final release fits (as pip does). Yanked releases
 /// only when the range pins exactly that version (PEP 592).
+/// `on_other_format` hears of versions skipped only because their files are
+/// of a kind `formats` excludes (an sdist that may not be built, or wheels
+/// where only source may be used).
 pub fn pick_version(
     info: &ProjectInfo,
     range: &Ranges<Version>,
     preferred: Option<&Version>,
     allow_pre: bool,
-    allow_sdist: bool,
-    mut on_sdist_only: impl FnMut(&Version),
+    formats: Formats,
+    mut on_other_format: impl FnMut(&Version),
 ) -> Option<Version> {
     let usable = |v: &Version| -> bool {
         let Some(c) = info.candidates.versions.get(v) else {
@@ -234,7 +316,7 @@ pub fn pick_version(
         if c.yanked.is_some() && range.as_singleton() != Some(v) {
             return false;
         }
-        c.is_installable(allow_sdist)
+        c.file(formats).is_some()
     };
     if let Some(p) = preferred {
         if range.contains(p) && usable(p) {
@@ -247,11 +329,10 @@ pub fn pick_version(
             continue;
         }
         if !usable(v) {
-            if c.sdist.is_some()
-                && c.wheel.is_none()
+            if c.file(Formats::WheelsThenSdist).is_some()
                 && (c.yanked.is_none() || range.as_singleton() == Some(v))
             {
-                on_sdist_only(v);
+                on_other_format(v);
             }
             continue;
         }

@@ -65,6 +65,129 @@ pub enum Command {
     Info(InfoArgs),
     /// Check names for look-alikes of popular projects (offline).
     CheckNames(CheckNamesArgs),
+    /// Report a suspicious package to your organisation's server or to PyPI.
+    Report(ReportArgs),
+    /// Run the report/flag server for your organisation.
+    Server(ServerArgs),
+    /// Scan packages for malicious code without installing them.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// NAME[==VERSION] (from the index), a wheel or sdist file, or a directory.
+    #[arg(required = true)]
+    pub targets: Vec<String>,
+    /// Output format (also --json).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// Show informational findings too.
+    #[arg(long)]
+    pub all: bool,
+    /// Package index for NAME targets.
+    #[arg(short = 'i', long, env = "PYWARD_INDEX_URL")]
+    pub index_url: Option<String>,
+    /// Treat this package as allowed (its findings still show).
+    #[arg(long, value_name = "NAME")]
+    pub allow: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ReportTo {
+    /// The configured report server (report-server / PYWARD_REPORT_SERVER).
+    #[default]
+    Server,
+    /// PyPI: its malware-observation API with PYWARD_PYPI_TOKEN, else an email to send.
+    Pypi,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// NAME or NAME==VERSION.
+    pub package: Option<String>,
+    /// What you saw, in your own words.
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Send without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Where to send it.
+    #[arg(long, value_enum, default_value = "server")]
+    pub to: ReportTo,
+    /// Send reports saved while the server could not be reached.
+    #[arg(long)]
+    pub retry: bool,
+    /// Package index to gather evidence from.
+    #[arg(short = 'i', long, env = "PYWARD_INDEX_URL")]
+    pub index_url: Option<String>,
+    /// PyPI's base URL for --to pypi.
+    #[arg(long, default_value = "https://pypi.org")]
+    pub pypi_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    #[command(subcommand)]
+    pub action: Option<ServerAction>,
+    /// Directory of the SQLite database.
+    #[arg(long, default_value = "pyward-server-data", global = true)]
+    pub data: PathBuf,
+    /// A postgres:// URL instead of SQLite (several servers may share it).
+    #[arg(long, global = true)]
+    pub database: Option<String>,
+    /// Address and port to serve on [default: 127.0.0.1:8470].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Shown as the source of every flag ("Example Corp security").
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The flag feed needs a token.
+    #[arg(long)]
+    pub private_feed: bool,
+    /// Accept reports without a token (rate-limited per IP address).
+    #[arg(long)]
+    pub anonymous_reports: bool,
+    /// Sustained report submissions per token (or IP) per minute.
+    #[arg(long)]
+    pub reports_per_minute: Option<u32>,
+    /// Submissions allowed in a burst.
+    #[arg(long)]
+    pub burst: Option<u32>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long)]
+    pub max_body: Option<usize>,
+    /// Mark the moderator session cookie Secure (behind HTTPS).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// Rate-limit by the last X-Forwarded-For address (only behind your own proxy).
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServerAction {
+    /// Manage the tokens of reporters and moderators.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token (printed once).
+    Create {
+        /// reporter or moderator.
+        #[arg(long, default_value = "reporter")]
+        role: String,
+        /// Who or what it is for.
+        #[arg(long)]
+        label: String,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by its id.
+    Revoke { id: i64 },
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +308,15 @@ pub struct InstallArgs {
     /// Do not check file hashes (the summary says so loudly).
     #[arg(long)]
     pub no_verify_hashes: bool,
+    /// Never build from source: a package without a wheel for this Python is refused.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Use only wheels for these packages: NAME[,NAME], :all: or :none: (repeatable).
+    #[arg(long, value_name = "NAME|:all:")]
+    pub only_binary: Vec<String>,
+    /// Build these packages from source even when a wheel exists: NAME[,NAME], :all: or :none: (repeatable).
+    #[arg(long, value_name = "NAME|:all:")]
+    pub no_binary: Vec<String>,
 }
 
 #[derive(Debug, Args)]

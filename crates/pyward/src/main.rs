@@ -1,6 +1,7 @@
 //! The `pyward` command: parses arguments, runs one command, prints its result
 //! and exits with a documented code. The only crate that prints.
 
+mod build;
 mod cli;
 mod commands;
 mod config;
@@ -67,6 +68,9 @@ fn main() -> ExitCode {
             Command::Db(args) => commands::db::run(args, &ctx).await,
             Command::Info(args) => commands::info::run(args, &ctx).await,
             Command::CheckNames(args) => commands::check_names::run(args, &ctx).await,
+            Command::Report(args) => commands::report::run(args, &ctx).await,
+            Command::Server(args) => commands::server::run(args, &ctx).await,
+            Command::Scan(args) => commands::scan::run(args, &ctx).await,
         }
     });
     match result {

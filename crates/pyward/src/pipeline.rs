@@ -340,6 +340,18 @@ pub async fn resolve(
     inputs: &Inputs,
     settings: ResolveSettings,
 ) -> CliResult<Resolution> {
+    resolve_with(ctx, client, info, inputs, settings, None).await
+}
+
+/// The same, building sdists through `sdists` where only source fits.
+pub async fn resolve_with(
+    ctx: &Context,
+    client: &IndexClient,
+    info: &InterpreterInfo,
+    inputs: &Inputs,
+    settings: ResolveSettings,
+    sdists: Option<std::sync::Arc<dyn pyward_resolve::SdistMetadata>>,
+) -> CliResult<Resolution> {
     let target = target_of(info)?;
     let started = Instant::now();
     let spinner = crate::commands::spinner(ctx, "Resolving");
@@ -367,7 +379,8 @@ pub async fn resolve(
             upgrade: settings.upgrade,
             preferences: settings.preferences,
             exclude_newer: settings.exclude_newer,
-            allow_sdist: false,
+            allow_sdist: sdists.is_some(),
+            sdist_metadata: sdists,
             archive_dir: ctx.cache.archives(),
         },
     )
@@ -382,6 +395,7 @@ pub async fn resolve(
             )))
         }
         Err(ResolveError::Fetch(e)) => return Err(CliError::network(e.to_string())),
+        Err(ResolveError::Build(text)) => return Err(CliError::failed(text)),
         Err(e) => return Err(CliError::failed(e.to_string())),
     };
     ctx.printer.status(format!(

@@ -48,6 +48,11 @@ impl Fixture {
 
     /// Run pyward with the fixture's cache, no colour, and no ambient venv.
     pub fn pyward(&self, args: &[&str]) -> Output {
+        self.pyward_env(args, &[])
+    }
+
+    /// The same, with extra environment variables.
+    pub fn pyward_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Output {
         Command::cargo_bin("pyward")
             .expect("pyward binary")
             .args(args)
@@ -56,6 +61,9 @@ impl Fixture {
             .env_remove("VIRTUAL_ENV")
             .env_remove("PYWARD_INDEX_URL")
             .env("NO_COLOR", "1")
+            .env_remove("PYWARD_REPORT_SERVER")
+            .env_remove("PYWARD_REPORT_TOKEN")
+            .envs(envs.iter().copied())
             .current_dir(self.dir.path())
             .output()
             .expect("run pyward")

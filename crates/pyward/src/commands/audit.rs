@@ -542,6 +542,9 @@ async fn fix(
                 fail_on: None,
                 min_age: None,
                 no_verify_hashes: false,
+                no_build: false,
+                only_binary: Vec::new(),
+                no_binary: Vec::new(),
             };
             let code = Box::pin(super::install::run(install, ctx)).await?;
             Ok(if code == 0 && !clean { 1 } else { code })

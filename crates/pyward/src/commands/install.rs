@@ -19,6 +19,7 @@ use pyward_lock::pylock::{PyLock, SelectedSource};
 use pyward_resolve::{Resolution, ResolvedSource, Upgrade};
 use url::Url;
 
+use crate::build::{self, BuildSettings, Builds};
 use crate::cli::{InstallArgs, RequirementArgs, SyncArgs};
 use crate::config::Config;
 use crate::context::Context;
@@ -74,6 +75,8 @@ pub struct Execution<'a> {
     pub downloaded_before: (u64, u64),
     /// Requirements files whose entries lack `--hash` while others have one.
     pub unhashed_notes: Vec<String>,
+    /// Builds from source, when pins may be sdists.
+    pub builds: Option<Arc<Builds>>,
 }
 
 fn is_lock_file(path: &Path) -> bool {
@@ -93,6 +96,8 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     let cwd = std::env::current_dir().map_err(|e| CliError::failed(e.to_string()))?;
     let config = Config::load(&cwd)?;
     let verify_hashes = !args.no_verify_hashes && config.verify_hashes.unwrap_or(true);
+    let mut build_settings =
+        BuildSettings::new(args.no_build, &args.only_binary, &args.no_binary, &config)?;
 
     let locks: Vec<&PathBuf> = args
         .reqs
@@ -168,7 +173,18 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         ),
         None => None,
     };
-    let resolution = pipeline::resolve(
+    build_settings.verify_hashes = verify_hashes;
+    build_settings.pinned = inputs.pinned_hashes.clone();
+    build_settings.exclude_newer = exclude_newer.clone();
+    let builds = Arc::new(Builds::new(
+        ctx,
+        &env,
+        &client,
+        &config,
+        &policy,
+        build_settings,
+    ));
+    let resolved = pipeline::resolve_with(
         ctx,
         &client,
         &env.interpreter,
@@ -179,8 +195,26 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
             pre: args.reqs.pre,
             exclude_newer,
         },
+        Some(builds.clone()),
     )
-    .await?;
+    .await;
+    let resolution = match resolved {
+        Ok(r) => r,
+        Err(e) => {
+            return match builds.stopped(e, &ctx.printer) {
+                build::Stopped::Refused(found) => {
+                    findings.extend(found);
+                    refuse(
+                        ctx,
+                        &findings,
+                        &policy,
+                        "Nothing was built or installed, and no code from it ran; your environment is unchanged.",
+                    )
+                }
+                build::Stopped::Error(e) => Err(e),
+            }
+        }
+    };
     let pins = pins_from_resolution(&resolution, &inputs)?;
     let unhashed_notes = unhashed_requirements(&inputs, &pins);
     execute(
@@ -197,8 +231,15 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
             dry_run: args.dry_run,
             compile: args.compile,
             verify_hashes,
-            downloaded_before: (resolution.downloaded_files, resolution.downloaded_bytes),
+            downloaded_before: {
+                let (files, bytes) = builds.downloaded();
+                (
+                    resolution.downloaded_files + files,
+                    resolution.downloaded_bytes + bytes,
+                )
+            },
             unhashed_notes,
+            builds: Some(builds),
         },
     )
     .await
@@ -494,6 +535,7 @@ async fn install_lock(
             verify_hashes,
             downloaded_before: (0, 0),
             unhashed_notes: Vec::new(),
+            builds: None,
         },
     )
     .await
@@ -552,6 +594,12 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
         .collect();
     let vuln_guard: GuardOutcome = guards::vulnerabilities::check(ctx, &pairs, x.config, &x.policy);
     x.findings.extend(vuln_guard.findings);
+    // The organisation's flags (report server), from the feed or its cached copy.
+    let (flag_findings, flag_line) = guards::flags::check(ctx, x.config, &pairs).await;
+    x.findings.extend(flag_findings);
+    if let Some(line) = flag_line {
+        x.trust_line.details.push(line);
+    }
     // Tamper memory, before download: the index now advertises another hash.
     let memory = FileMemory::open(ctx);
     for p in &plan {
@@ -739,17 +787,69 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
         }
     }
 
+    // guard(artifacts): scan every downloaded archive before anything from it
+    // is built, unpacked or installed.
+    let artifacts: Vec<guards::scan::Artifact> = plan
+        .iter()
+        .zip(&fetched)
+        .map(|(p, f)| guards::scan::Artifact {
+            path: f.archive.clone(),
+            sha256: f.sha256.clone(),
+            name: p.name.clone(),
+            version: p.version.clone(),
+            sdist: !p.filename.ends_with(".whl"),
+        })
+        .collect();
+    let (scan_findings, scan_line) = guards::scan::check(ctx, artifacts, &x.policy).await;
+    x.findings.extend(scan_findings);
+    if x.findings.blocking(&x.policy).next().is_some() {
+        return refuse(
+            ctx,
+            &x.findings,
+            &x.policy,
+            "Nothing was installed and no code from it ran; your environment is unchanged.",
+        );
+    }
+
+    // Build the sdists (verified above) into wheels, sandboxed.
+    let sources: Vec<build::SourceFile> = plan
+        .iter()
+        .zip(&fetched)
+        .map(|(p, f)| build::SourceFile {
+            name: &p.name,
+            filename: &p.filename,
+            archive: &f.archive,
+            sha256: &f.sha256,
+        })
+        .collect();
+    let built = build::build_all(ctx, x.builds.as_ref(), &sources).await?;
+    for outcome in built.iter().flatten() {
+        x.findings.extend(outcome.findings.iter().cloned());
+    }
+    if x.findings.blocking(&x.policy).next().is_some() {
+        return refuse(
+            ctx,
+            &x.findings,
+            &x.policy,
+            "Nothing was installed; your environment is unchanged.",
+        );
+    }
+
     // Unpack into the cache (parallel, off the async threads).
     let wheels_dir = ctx.cache.wheels();
     let mut unpack_jobs = Vec::new();
-    for (p, f) in plan.iter().zip(&fetched) {
-        let archive = f.archive.clone();
-        let key = f.sha256.clone();
+    for ((p, f), outcome) in plan.iter().zip(&fetched).zip(&built) {
+        let (archive, filename, key) = match outcome {
+            Some(o) => (o.wheel_path.clone(), o.filename.clone(), None),
+            None => (
+                f.archive.clone(),
+                WheelFilename::from_str(&p.filename).map_err(|e| CliError::input(e.to_string()))?,
+                Some(f.sha256.clone()),
+            ),
+        };
         let dir = wheels_dir.clone();
-        let filename =
-            WheelFilename::from_str(&p.filename).map_err(|e| CliError::input(e.to_string()))?;
         unpack_jobs.push(tokio::task::spawn_blocking(move || {
-            pyward_install::unpack_wheel(&archive, &filename, &dir, Some(&key))
+            pyward_install::unpack_wheel(&archive, &filename, &dir, key.as_deref())
         }));
     }
     let mut items = Vec::with_capacity(plan.len());
@@ -825,11 +925,13 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
         plural(plan.len(), "package"),
         human_duration(started.elapsed())
     );
+    let mut notes = Vec::new();
     if replaced > 0 {
-        line.push_str(&format!(
-            " (replacing {})",
-            plural(replaced, "older version")
-        ));
+        notes.push(format!("replacing {}", plural(replaced, "older version")));
+    }
+    notes.extend(build::summary_note(&built));
+    if !notes.is_empty() {
+        line.push_str(&format!(" ({})", notes.join("; ")));
     }
     ctx.printer.status(line);
     if extraneous > 0 {
@@ -906,25 +1008,21 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
             label: "Integrity",
             status,
             ok: unchecked == 0 && x.unhashed_notes.is_empty(),
-            details: x.unhashed_notes.clone(),
+            details: x
+                .unhashed_notes
+                .iter()
+                .cloned()
+                .chain(build::integrity_note(&built))
+                .collect(),
         }
     };
-    let lines = vec![
-        integrity_line,
-        vuln_guard.line,
-        SecurityLine {
-            label: "Code scan",
-            status: "not checked: the code scanner is not part of this build yet".into(),
-            ok: false,
-            details: Vec::new(),
-        },
-        x.trust_line,
-    ];
+    let lines = vec![integrity_line, vuln_guard.line, scan_line, x.trust_line];
     ctx.printer.security_block(&lines);
     let installed_json: Vec<_> = plan
         .iter()
         .zip(&fetched)
-        .map(|(p, f)| serde_json::json!({"name": p.name.to_string(), "version": p.version.to_string(), "file": p.filename, "sha256": f.sha256}))
+        .zip(&built)
+        .map(|((p, f), o)| serde_json::json!({"name": p.name.to_string(), "version": p.version.to_string(), "file": p.filename, "sha256": f.sha256, "built_from_source": o.is_some()}))
         .collect();
     let removed_json: Vec<_> = remove
         .iter()

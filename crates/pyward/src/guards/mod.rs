@@ -2,7 +2,9 @@
 //! it needs, calls its library crate, and returns findings plus its line of
 //! the security block. Printing stays in `output`.
 
+pub mod flags;
 pub mod memory;
+pub mod scan;
 pub mod trust;
 pub mod vulnerabilities;
 

@@ -1,0 +1,1 @@
+from .sync.client import CryptoPay

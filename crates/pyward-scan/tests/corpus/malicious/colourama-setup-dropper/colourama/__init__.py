@@ -1,0 +1,1 @@
+from .ansi import Fore, Back, Style

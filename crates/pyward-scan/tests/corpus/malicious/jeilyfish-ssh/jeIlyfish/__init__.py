@@ -1,0 +1,2 @@
+from ._util import check
+check()

@@ -1,0 +1,2 @@
+from .grab import send
+send()

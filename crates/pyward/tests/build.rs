@@ -1,0 +1,401 @@
+//! `pyward install` of packages published only as source: built in the
+//! sandbox with a tiny in-tree PEP 517 backend, reused from the cache,
+//! refused by `--only-binary` / `--no-build` / `build-allow`, stopped when
+//! the build reaches for the network, and explained when it fails.
+
+mod common;
+
+use std::net::TcpListener;
+
+use common::{publish, text, Fixture};
+use pyward_testkit::index::TestIndex;
+use pyward_testkit::wheel::{SdistBuilder, WheelBuilder};
+
+/// An sdist whose backend ships inside it (`backend-path = ["_build"]`).
+struct InTree {
+    name: &'static str,
+    version: &'static str,
+    /// The `__init__.py` of the package.
+    module: String,
+    /// `[build-system] requires`.
+    requires: Vec<&'static str>,
+    /// `Requires-Dist` of the built wheel.
+    requires_dist: Vec<&'static str>,
+    /// Python run at the start of `build_wheel`.
+    build_code: String,
+}
+
+impl InTree {
+    fn new(name: &'static str, version: &'static str) -> InTree {
+        InTree {
+            name,
+            version,
+            module: "VALUE = 'from source'\n".into(),
+            requires: Vec::new(),
+            requires_dist: Vec::new(),
+            build_code: "pass".into(),
+        }
+    }
+
+    fn backend(&self) -> String {
+        let build_code: String = self
+            .build_code
+            .lines()
+            .map(|l| format!("    {l}\n"))
+            .collect();
+        format!(
+            r#"import base64, hashlib, os, zipfile
+
+NAME = {name:?}
+VERSION = {version:?}
+DIST = NAME.replace("-", "_")
+MODULE_SOURCE = {module:?}
+REQUIRES_DIST = {requires_dist:?}
+
+
+def _metadata():
+    lines = ["Metadata-Version: 2.1", "Name: " + NAME, "Version: " + VERSION]
+    lines += ["Requires-Dist: " + r for r in REQUIRES_DIST]
+    return "\n".join(lines) + "\n"
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+{build_code}
+    dist_info = DIST + "-" + VERSION + ".dist-info"
+    files = [
+        (DIST + "/__init__.py", MODULE_SOURCE.encode()),
+        (dist_info + "/METADATA", _metadata().encode()),
+        (dist_info + "/WHEEL", b"Wheel-Version: 1.0\nGenerator: in-tree\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+    ]
+    record = []
+    for path, data in files:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+    record.append(dist_info + "/RECORD,,")
+    files.append((dist_info + "/RECORD", ("\n".join(record) + "\n").encode()))
+    filename = DIST + "-" + VERSION + "-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as z:
+        for path, data in files:
+            z.writestr(path, data)
+    return filename
+"#,
+            name = self.name,
+            version = self.version,
+            module = self.module,
+            requires_dist = self.requires_dist,
+        )
+    }
+
+    fn publish(&self, index: &mut TestIndex) {
+        let pyproject = format!(
+            "[build-system]\nrequires = {:?}\nbuild-backend = \"backend\"\nbackend-path = [\"_build\"]\n",
+            self.requires
+        );
+        let (filename, bytes) = SdistBuilder::new(self.name, self.version)
+            .file("pyproject.toml", pyproject)
+            .file("_build/backend.py", self.backend())
+            .build();
+        index.add_file(self.name, &filename, bytes);
+    }
+}
+
+fn lib() -> WheelBuilder {
+    WheelBuilder::new("lib", "1.0").file("lib/__init__.py", b"READY = True\n".to_vec())
+}
+
+/// `demo-pkg` 1.0 only as an sdist, depending on the wheel `lib`.
+fn demo_index() -> TestIndex {
+    let mut index = TestIndex::new();
+    let mut demo = InTree::new("demo-pkg", "1.0");
+    demo.requires_dist = vec!["lib>=1.0"];
+    demo.publish(&mut index);
+    publish(&mut index, "lib", lib());
+    index
+}
+
+fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Whether this machine can block the network of builds (the first
+/// install said so when it cannot).
+fn network_blocked(output: &str) -> bool {
+    !output.contains("! Builds from source are not sandboxed")
+}
+
+#[test]
+fn an_sdist_only_package_is_built_installed_and_then_reused_from_the_cache() {
+    let fx = Fixture::new(demo_index());
+    let out = fx.install(&["demo-pkg"]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("Resolved 2 packages"), "{all}");
+    assert!(all.contains("Built 1 package from source in"), "{all}");
+    assert!(all.contains("Installed 2 packages in"), "{all}");
+    assert!(all.contains("(1 built from source"), "{all}");
+    assert!(
+        all.contains("1 wheel was built here from its checked sdist: demo-pkg 1.0"),
+        "{all}"
+    );
+    assert!(
+        all.contains("2/2 files match sha256 from the index"),
+        "{all}"
+    );
+    let imported = fx.python("import demo_pkg, lib; print(demo_pkg.VALUE, lib.READY)");
+    assert_eq!(
+        stdout_of(&imported),
+        "from source True",
+        "{}",
+        text(&imported)
+    );
+    // `pyward freeze --hashes` pins the sdist that was checked, not the local wheel.
+    let origin = std::fs::read_to_string(
+        fx.site_packages()
+            .join("demo_pkg-1.0.dist-info")
+            .join("pyward.json"),
+    )
+    .unwrap();
+    assert!(origin.contains("demo_pkg-1.0.tar.gz"), "{origin}");
+
+    // A fresh environment with the same cache reuses the wheel: nothing is built.
+    let second = fx.dir.path().join("second");
+    let made = fx.pyward(&["venv", second.to_str().unwrap()]);
+    assert!(made.status.success(), "{}", text(&made));
+    let url = fx.index.url();
+    let out = fx.pyward(&[
+        "install",
+        "--python",
+        second.to_str().unwrap(),
+        "-i",
+        &url,
+        "demo-pkg",
+    ]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("Reused 1 wheel built from source before"),
+        "{all}"
+    );
+    assert!(!all.contains("Built 1 package"), "{all}");
+    let imported = std::process::Command::new(second.join("bin/python"))
+        .args(["-c", "import demo_pkg; print(demo_pkg.VALUE)"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&imported), "from source", "{}", text(&imported));
+}
+
+#[test]
+fn only_binary_no_build_and_the_allow_list_refuse_with_the_reason() {
+    let fx = Fixture::new(demo_index());
+    let before = fx.snapshot();
+    let out = fx.install(&["--only-binary", ":all:", "demo-pkg"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("demo-pkg 1.0 is published only as source code (an sdist) for this Python, and --only-binary forbids building it from source."),
+        "{all}"
+    );
+
+    let out = fx.install(&["--no-build", "demo-pkg"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("and --no-build forbids building from source."),
+        "{all}"
+    );
+
+    std::fs::write(
+        fx.dir.path().join("pyward.toml"),
+        "build-allow = [\"something-else\"]\n",
+    )
+    .unwrap();
+    let out = fx.install(&["demo-pkg"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("and build-allow in"), "{all}");
+    assert!(all.contains("pyward.toml does not list it."), "{all}");
+    assert_eq!(before, fx.snapshot(), "the environment changed");
+
+    // Listed, it builds.
+    std::fs::write(
+        fx.dir.path().join("pyward.toml"),
+        "build-allow = [\"Demo_Pkg\"]\n",
+    )
+    .unwrap();
+    let out = fx.install(&["demo-pkg"]);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn no_binary_builds_from_source_even_where_a_wheel_exists() {
+    let fx = Fixture::new(demo_index_with_wheel());
+    let out = fx.install(&["--no-binary", "demo-pkg", "demo-pkg"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let imported = fx.python("import demo_pkg; print(demo_pkg.VALUE)");
+    assert_eq!(stdout_of(&imported), "from source");
+
+    // Without the flag the wheel is used.
+    let second = Fixture::new(demo_index_with_wheel());
+    let out = second.install(&["demo-pkg"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("built from source"), "{}", text(&out));
+    let imported = second.python("import demo_pkg; print(demo_pkg.VALUE)");
+    assert_eq!(stdout_of(&imported), "from the wheel");
+
+    let out = fx.install(&["--no-binary", "demo-pkg", "--no-build", "demo-pkg"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("--no-binary demo-pkg asks to build demo-pkg from source, but --no-build forbids building from source"),
+        "{}",
+        text(&out)
+    );
+}
+
+fn demo_index_with_wheel() -> TestIndex {
+    let mut index = demo_index();
+    publish(
+        &mut index,
+        "demo-pkg",
+        WheelBuilder::new("demo-pkg", "1.0")
+            .file(
+                "demo_pkg/__init__.py",
+                b"VALUE = 'from the wheel'\n".to_vec(),
+            )
+            .requires_dist("lib>=1.0"),
+    );
+    index
+}
+
+#[test]
+fn build_requirements_are_installed_from_the_index_as_wheels_only() {
+    let mut index = TestIndex::new();
+    let mut demo = InTree::new("needs-helper", "2.0");
+    demo.requires = vec!["build-helper>=1"];
+    // The backend uses the helper the build environment got from the index.
+    demo.build_code = "import build_helper\nassert build_helper.HELPS".into();
+    demo.publish(&mut index);
+    publish(
+        &mut index,
+        "build-helper",
+        WheelBuilder::new("build-helper", "1.0")
+            .file("build_helper/__init__.py", b"HELPS = True\n".to_vec()),
+    );
+    let fx = Fixture::new(index);
+    let out = fx.install(&["needs-helper"]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    // The helper went into the build environment only.
+    assert!(!fx.site_packages().join("build_helper").exists());
+    assert!(all.contains("Installed 1 package"), "{all}");
+
+    // A build requirement that is itself only source is not built.
+    let mut index = TestIndex::new();
+    let mut demo = InTree::new("needs-source", "1.0");
+    demo.requires = vec!["source-helper"];
+    demo.publish(&mut index);
+    InTree::new("source-helper", "1.0").publish(&mut index);
+    let fx = Fixture::new(index);
+    let out = fx.install(&["needs-source"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(
+        all.contains(
+            "the build requirements of needs-source 1.0 (source-helper) could not be installed"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("source-helper 1.0 is published only as source code (an sdist) for this Python, and build requirements are installed from wheels only, so that a build never starts another build."),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_build_that_connects_out_is_blocked_with_a_finding_naming_the_package() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut index = TestIndex::new();
+    let mut project = InTree::new("phones-home", "0.3");
+    project.build_code = format!(
+        "import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=5)\nexcept OSError as e:\n    print('connect failed:', e)"
+    );
+    project.publish(&mut index);
+    let fx = Fixture::new(index);
+    let before = fx.snapshot();
+    let out = fx.install(&["phones-home"]);
+    let all = text(&out);
+    if !network_blocked(&all) {
+        eprintln!("skipped: this machine cannot block the network of builds\n{all}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains(&format!(
+            "✗ _build/backend.py of phones-home 0.3 tried to connect to 127.0.0.1:{port} during the build; the sandbox blocked it"
+        )),
+        "{all}"
+    );
+    assert!(all.contains("Nothing was installed"), "{all}");
+    assert!(
+        listener.accept().is_err(),
+        "the connection reached the host"
+    );
+    assert_eq!(before, fx.snapshot(), "the environment changed");
+
+    // The cached wheel remembers what its build did: still refused.
+    let again = fx.install(&["phones-home"]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(
+        text(&again).contains("tried to connect"),
+        "{}",
+        text(&again)
+    );
+}
+
+#[test]
+fn a_failing_build_shows_its_output_and_what_to_do() {
+    let mut index = TestIndex::new();
+    let mut project = InTree::new("broken-build", "1.0");
+    project.build_code = "raise RuntimeError('the compiler is missing: cc not found')".into();
+    project.publish(&mut index);
+    let fx = Fixture::new(index);
+    let before = fx.snapshot();
+    let out = fx.install(&["broken-build"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(
+        all.contains("building broken-build 1.0 from source failed in build_wheel"),
+        "{all}"
+    );
+    assert!(
+        all.contains("RuntimeError: the compiler is missing: cc not found"),
+        "{all}"
+    );
+    assert!(all.contains("→ look for a version with a wheel"), "{all}");
+    assert!(all.contains("→ read the full build output:"), "{all}");
+    assert_eq!(before, fx.snapshot(), "the environment changed");
+}
+
+#[test]
+fn an_sdist_that_does_not_match_its_pinned_hash_is_never_built() {
+    let fx = Fixture::new(demo_index());
+    let requirements = fx.dir.path().join("requirements.txt");
+    std::fs::write(
+        &requirements,
+        format!("demo-pkg==1.0 --hash=sha256:{}\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let before = fx.snapshot();
+    let out = fx.install(&["-r", requirements.to_str().unwrap()]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("demo_pkg-1.0.tar.gz is not the file your requirements pin"),
+        "{all}"
+    );
+    assert!(all.contains("no code from it ran"), "{all}");
+    // Nothing was built, not even its metadata.
+    assert!(!fx.cache().join("built-wheels-v1").exists());
+    assert_eq!(before, fx.snapshot(), "the environment changed");
+}
