@@ -23,16 +23,17 @@ const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
 
 /// A cheaply clonable reader over one open file, using positional reads so
-/// clones on different threads do not share a file offset.
+/// clones on different threads do not share a file offset (parallel zip
+/// decompression, here and in the code scanner).
 #[derive(Clone)]
-struct SharedFile {
+pub struct SharedFile {
     file: Arc<File>,
     pos: u64,
     len: u64,
 }
 
 impl SharedFile {
-    fn open(path: &Path) -> std::io::Result<Self> {
+    pub fn open(path: &Path) -> std::io::Result<Self> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
         Ok(SharedFile {

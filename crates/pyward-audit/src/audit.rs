@@ -128,12 +128,7 @@ pub fn finding(name: &PackageName, package: PackageRef, vuln: &Vulnerability) ->
         // so that they are shown as "unknown", never as a rating they lack.
         let severity = vuln.severity.rating.unwrap_or(Severity::Moderate);
         let mut f = Finding::new(Check::Vulnerability, severity, package, title).why(why(vuln));
-        if vuln.severity.rating.is_none() {
-            f = f.evidence(Evidence::Signal {
-                name: UNRATED_SIGNAL.into(),
-                value: "the advisory gives no severity".into(),
-            });
-        }
+
         match vuln.fixed_in.first() {
             Some(fix) => {
                 f = f.advice(format!(
@@ -157,6 +152,12 @@ pub fn finding(name: &PackageName, package: PackageRef, vuln: &Vulnerability) ->
         f = f.evidence(Evidence::Advisory {
             id: alias.clone(),
             url: None,
+        });
+    }
+    if !vuln.malware && vuln.severity.rating.is_none() {
+        f = f.evidence(Evidence::Signal {
+            name: UNRATED_SIGNAL.into(),
+            value: "the advisory gives no severity".into(),
         });
     }
     if let Some(score) = vuln.severity.score {

@@ -10,7 +10,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
 
-use pyward_archive::{normalize_entry_path, ArchiveError, Limits, RATIO_CHECK_MIN};
+use pyward_archive::{normalize_entry_path, ArchiveError, Limits, SharedFile, RATIO_CHECK_MIN};
 use rayon::prelude::*;
 use zip::result::ZipError;
 use zip::ZipArchive;
@@ -313,51 +313,5 @@ fn malformed(archive: &Path, e: ZipError) -> ArchiveError {
             archive: archive.to_path_buf(),
             reason: other.to_string(),
         },
-    }
-}
-
-/// A cheaply clonable reader over one open file, using positional reads so
-/// clones on different threads do not share a file offset.
-#[derive(Clone)]
-struct SharedFile {
-    file: Arc<File>,
-    pos: u64,
-    len: u64,
-}
-
-impl SharedFile {
-    fn open(path: &Path) -> std::io::Result<Self> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
-        Ok(SharedFile {
-            file: Arc::new(file),
-            pos: 0,
-            len,
-        })
-    }
-}
-
-impl Read for SharedFile {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        #[cfg(unix)]
-        let n = std::os::unix::fs::FileExt::read_at(&*self.file, buf, self.pos)?;
-        #[cfg(windows)]
-        let n = std::os::windows::fs::FileExt::seek_read(&*self.file, buf, self.pos)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl Seek for SharedFile {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        let new = match to {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        };
-        self.pos = new.ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before start")
-        })?;
-        Ok(self.pos)
     }
 }
