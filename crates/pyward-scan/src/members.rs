@@ -8,7 +8,6 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::Arc;
 
 use pyward_archive::{normalize_entry_path, ArchiveError, Limits, SharedFile, RATIO_CHECK_MIN};
 use rayon::prelude::*;
