@@ -142,7 +142,10 @@ impl LockMarker {
             i = in_at + 2;
         }
         rewritten.push_str(&raw[copied_to..]);
-        let tree = MarkerTree::from_str(&rewritten).map_err(|e| e.to_string())?;
+        // pep508_rs can panic on some non-ASCII input; a lock file is untrusted.
+        let tree = pyward_dist::requirement::parse_without_panic(&rewritten, |t| {
+            MarkerTree::from_str(t).map_err(|e| e.to_string())
+        })?;
         Ok(LockMarker {
             raw: raw.to_string(),
             tree,

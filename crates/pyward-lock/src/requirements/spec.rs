@@ -201,7 +201,9 @@ fn parse_marker(text: &str) -> Result<MarkerTree, String> {
     if text.is_empty() {
         return Ok(MarkerTree::TRUE);
     }
-    MarkerTree::from_str(text).map_err(|e| format!("invalid environment marker: {e}"))
+    pyward_dist::requirement::parse_without_panic(text, |t| {
+        MarkerTree::from_str(t).map_err(|e| format!("invalid environment marker: {e}"))
+    })
 }
 
 /// A `file:` URL as a local path: `file:///abs/x.whl`, `file://localhost/abs`,
