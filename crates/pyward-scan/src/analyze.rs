@@ -430,7 +430,7 @@ impl<'a> FileJudge<'a> {
                     s.loc.byte,
                     format!("runs hidden code: {what} of data decoded from a blob in the file"),
                 );
-            } else if s.direct_decode {
+            } else if s.direct_decode && (s.kind == SinkKind::Code || auto) {
                 self.hit(
                     Rule::DecodeExec,
                     if auto {
@@ -441,6 +441,18 @@ impl<'a> FileJudge<'a> {
                     Confidence::Medium,
                     s.loc.byte,
                     format!("runs hidden code: {what} of decoded data"),
+                );
+            } else if s.direct_decode {
+                // Unpickling decoded data at run time, from an argument or a
+                // file, is what caches and session stores do (Django's cache
+                // backends): worth a look, not a block. A blob in the file is
+                // caught above (DECODED_LIT).
+                self.hit(
+                    Rule::DecodeExec,
+                    Severity::Moderate,
+                    Confidence::Low,
+                    s.loc.byte,
+                    format!("unpickles data it decodes at run time with {what}"),
                 );
             } else if s.tags & tag::DECODED != 0 {
                 self.hit(

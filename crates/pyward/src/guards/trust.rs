@@ -49,7 +49,22 @@ pub async fn check(
     policy: &mut Policy,
 ) -> GuardOutcome {
     let pop = Popularity::embedded();
-    let cards = futures::future::join_all(new_direct.iter().map(|n| card(client, n))).await;
+    // A project among the most downloaded is established: no card to fetch
+    // (and it is never a look-alike of another popular name).
+    let unknown: Vec<&PackageName> = new_direct
+        .iter()
+        .filter(|n| pop.get(n.as_ref()).is_none())
+        .collect();
+    let fetched = futures::future::join_all(unknown.iter().map(|n| card(client, n))).await;
+    let cards: Vec<Option<TrustCard>> = new_direct
+        .iter()
+        .map(|n| {
+            unknown
+                .iter()
+                .position(|u| *u == n)
+                .and_then(|i| fetched[i].clone())
+        })
+        .collect();
     let mut findings = Vec::new();
     let mut established = 0usize;
     let mut allowed = Vec::new();
