@@ -134,3 +134,30 @@ fn old_advisory_data_is_called_out() {
     assert!(all.contains("days old"), "{all}");
     assert!(all.contains("pyward db update"), "{all}");
 }
+
+#[test]
+fn a_damaged_advisory_database_is_never_called_clean() {
+    let fx = Fixture::new(index());
+    advisories(&fx, &today());
+    // Damage the downloaded store.
+    let store = fx
+        .dir
+        .path()
+        .join("data/advisories")
+        .join(pyward_audit::STORE_FILE_NAME);
+    std::fs::write(&store, b"not an advisory store").unwrap();
+    let out = fx.install(&["vulnlib==1.1"]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("Vulnerabilities  not checked:"), "{all}");
+    assert!(all.contains("pyward db update"), "{all}");
+    assert!(!all.contains("none known"), "{all}");
+    let venv = fx.venv();
+    let out = fx.pyward(&["audit", "--python", venv.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        !text(&out).contains("No known vulnerabilities"),
+        "{}",
+        text(&out)
+    );
+}
