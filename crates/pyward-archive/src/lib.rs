@@ -13,7 +13,10 @@ mod zip_archive;
 pub use error::ArchiveError;
 pub use path::normalize_entry_path;
 pub use tar_archive::extract_tar;
-pub use zip_archive::{extract_zip, list_zip, read_wheel_metadata, read_zip_member, SharedFile};
+pub use zip_archive::{
+    extract_zip, list_zip, malformed as zip_error, open_checked as open_zip, read_wheel_metadata,
+    read_zip_member, SharedFile,
+};
 
 use std::path::Path;
 

@@ -24,7 +24,7 @@ const S_IFLNK: u32 = 0o120000;
 
 /// A cheaply clonable reader over one open file, using positional reads so
 /// clones on different threads do not share a file offset (parallel zip
-/// decompression, here and in the code scanner).
+/// decompression).
 #[derive(Clone)]
 pub struct SharedFile {
     file: Arc<File>,
@@ -70,8 +70,8 @@ impl Seek for SharedFile {
 }
 
 /// An open zip archive whose central directory agrees with its local headers
-/// and lists no name twice.
-fn open_checked(archive: &Path) -> Result<ZipArchive<SharedFile>, ArchiveError> {
+/// and lists no name twice (used for extraction here and by the code scanner).
+pub fn open_checked(archive: &Path) -> Result<ZipArchive<SharedFile>, ArchiveError> {
     let file = SharedFile::open(archive).map_err(|source| ArchiveError::Read {
         archive: archive.to_path_buf(),
         source,
@@ -95,7 +95,8 @@ fn open_checked(archive: &Path) -> Result<ZipArchive<SharedFile>, ArchiveError> 
     Ok(zip)
 }
 
-fn malformed(archive: &Path, e: ZipError) -> ArchiveError {
+/// A `zip` crate error as an `ArchiveError` naming the archive.
+pub fn malformed(archive: &Path, e: ZipError) -> ArchiveError {
     match e {
         ZipError::Io(source) if source.kind() != std::io::ErrorKind::InvalidData => {
             ArchiveError::Read {

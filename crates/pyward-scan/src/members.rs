@@ -9,10 +9,8 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use pyward_archive::{normalize_entry_path, ArchiveError, Limits, SharedFile, RATIO_CHECK_MIN};
+use pyward_archive::{normalize_entry_path, ArchiveError, Limits, RATIO_CHECK_MIN};
 use rayon::prelude::*;
-use zip::result::ZipError;
-use zip::ZipArchive;
 
 /// Largest file read in full; longer files are scanned up to this size.
 pub const MAX_SCAN_FILE: u64 = 64 << 20;
@@ -91,26 +89,7 @@ fn read_member(
 
 /// Read a zip archive (wheel or zip sdist).
 pub fn read_zip(archive: &Path, limits: &Limits) -> Result<Vec<Member>, ArchiveError> {
-    let file = SharedFile::open(archive).map_err(|source| ArchiveError::Read {
-        archive: archive.to_path_buf(),
-        source,
-    })?;
-    let mut zip = ZipArchive::new(file).map_err(|e| malformed(archive, e))?;
-    if zip.has_duplicate_names() {
-        return Err(ArchiveError::DuplicateNames {
-            archive: archive.to_path_buf(),
-        });
-    }
-    zip.validate_header_consistency().map_err(|e| match e {
-        ZipError::Io(source) => ArchiveError::Read {
-            archive: archive.to_path_buf(),
-            source,
-        },
-        other => ArchiveError::InconsistentHeaders {
-            archive: archive.to_path_buf(),
-            reason: other.to_string(),
-        },
-    })?;
+    let zip = pyward_archive::open_zip(archive)?;
     if zip.len() > limits.max_entries {
         return Err(ArchiveError::TooManyEntries {
             archive: archive.to_path_buf(),
@@ -122,7 +101,7 @@ pub fn read_zip(archive: &Path, limits: &Limits) -> Result<Vec<Member>, ArchiveE
     for index in 0..zip.len() {
         let entry = zip
             .by_index_data(index)
-            .map_err(|e| malformed(archive, e))?;
+            .map_err(|e| pyward_archive::zip_error(archive, e))?;
         let raw = entry.name_raw();
         let name = std::str::from_utf8(raw).map_err(|_| ArchiveError::UnsafePath {
             archive: archive.to_path_buf(),
@@ -298,19 +277,4 @@ pub fn read_dir(dir: &Path) -> Result<Vec<Member>, ArchiveError> {
             read_member(&mut f, rel, size, &full)
         })
         .collect()
-}
-
-fn malformed(archive: &Path, e: ZipError) -> ArchiveError {
-    match e {
-        ZipError::Io(source) if source.kind() != std::io::ErrorKind::InvalidData => {
-            ArchiveError::Read {
-                archive: archive.to_path_buf(),
-                source,
-            }
-        }
-        other => ArchiveError::Malformed {
-            archive: archive.to_path_buf(),
-            reason: other.to_string(),
-        },
-    }
 }
