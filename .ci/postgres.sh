@@ -6,6 +6,10 @@
 # Progress and errors go to stderr.
 set -euo pipefail
 
+# Everything any tool prints (pg_ctlcluster, apt, psql notices) goes to
+# stderr; only the final export line goes to the caller's stdout (fd 3).
+exec 3>&1 1>&2
+
 DB=pyward_test
 USER_NAME=pyward_test
 PASSWORD=pyward_test
@@ -47,4 +51,4 @@ if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != 1 ]
     psql_admin -c "CREATE DATABASE $DB OWNER $USER_NAME" >/dev/null
 fi
 
-echo "export PYWARD_TEST_POSTGRES_URL=postgres://$USER_NAME:$PASSWORD@127.0.0.1:$PORT/$DB"
+echo "export PYWARD_TEST_POSTGRES_URL=postgres://$USER_NAME:$PASSWORD@127.0.0.1:$PORT/$DB" >&3
