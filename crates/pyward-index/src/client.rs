@@ -1,17 +1,20 @@
 //! `IndexClient`: one shared HTTP client (HTTP/2, connection pool, gzip) for
 //! project pages, PEP 658 metadata, downloads and JSON documents, with an
-//! on-disk HTTP cache, retries and an offline mode.
+//! on-disk HTTP cache, retries and an offline mode. Also reads a wheel's
+//! METADATA with HTTP range requests (the zip work is in `range`).
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use http::header::{
-    HeaderMap, HeaderValue, ACCEPT, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+    HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE,
+    CONTENT_TYPE, RANGE, RETRY_AFTER,
 };
 use http_cache_semantics::{AfterResponse, BeforeRequest, CacheOptions, CachePolicy};
-use pyward_dist::PackageName;
+use pyward_dist::{DistFilename, PackageName, WheelFilename};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use url::Url;
@@ -19,6 +22,7 @@ use url::Url;
 use crate::cache::{self, CacheEntry, CacheMeta};
 use crate::index_url::{redacted, IndexUrl};
 use crate::page::{DistFile, MetadataAvailability, ProjectPage};
+use crate::range::{self, RemoteZip, Step};
 use crate::{html, json, IndexError};
 
 /// What a project-page request asks for (PEP 691), JSON first.
@@ -147,6 +151,7 @@ impl IndexClientBuilder {
                 refresh: self.refresh,
                 retries: self.retries,
                 retry_backoff: self.retry_backoff,
+                ranges_refused: Mutex::new(HashSet::new()),
             }),
         })
     }
@@ -168,6 +173,9 @@ struct Inner {
     refresh: bool,
     retries: u32,
     retry_backoff: Duration,
+    /// Origins (`scheme://host:port`) that did not answer a range request
+    /// usefully: later files there are downloaded whole without asking again.
+    ranges_refused: Mutex<HashSet<String>>,
 }
 
 /// How one try of a request failed.
@@ -325,6 +333,229 @@ impl IndexClient {
             let _ = tokio::task::spawn_blocking(move || cache::write_file(&path, &[&bytes])).await;
         }
         Ok(bytes)
+    }
+
+    /// The core metadata (`*.dist-info/METADATA`) of the wheel `file`, read
+    /// with HTTP range requests instead of downloading the whole wheel: the
+    /// end of the file (zip end records and, usually, the central directory
+    /// and METADATA), then only what is still missing. The entry is checked
+    /// as a wheel reader would (the single top-level dist-info directory of
+    /// this name and version, stored or deflated, size-limited, CRC-32).
+    /// Cached on disk by the file's sha256 when the index gives one, so it
+    /// is read once.
+    ///
+    /// Unlike PEP 658 metadata, the bytes cannot be checked against a hash
+    /// before the whole wheel is downloaded; they are fit for resolving, and
+    /// the wheel itself is verified when it is installed.
+    ///
+    /// `RangeUnsupported` when the server does not serve parts of files
+    /// (remembered per origin, so it is asked once); `RangeRead` when the
+    /// archive cannot be read this way. Either way, the caller can download
+    /// the whole wheel instead.
+    pub async fn wheel_metadata_by_range(&self, file: &DistFile) -> Result<Vec<u8>, IndexError> {
+        let DistFilename::Wheel(wheel) = &file.dist else {
+            return Err(IndexError::RangeRead {
+                filename: file.filename.clone(),
+                reason: "it is not a wheel".to_string(),
+            });
+        };
+        let cache_path = match (&self.inner.cache_dir, &file.hashes.sha256) {
+            (Some(dir), Some(sha256)) => Some(cache::path(
+                dir,
+                &["metadata-v1", &format!("sha256-{sha256}.wheel-metadata")],
+            )),
+            _ => None,
+        };
+        if let Some(path) = &cache_path {
+            if let Ok(bytes) = tokio::fs::read(path).await {
+                return Ok(bytes);
+            }
+        }
+        if self.inner.offline {
+            return Err(IndexError::Offline {
+                what: format!("the metadata of {}", file.filename),
+            });
+        }
+        let origin = file.url.origin().ascii_serialization();
+        if self.ranges_refused().contains(&origin) {
+            return Err(IndexError::RangeUnsupported {
+                url: redacted(&file.url),
+            });
+        }
+        let result = self.read_metadata_by_range(file, wheel).await;
+        if let Err(e @ IndexError::RangeUnsupported { .. }) = &result {
+            tracing::debug!("downloading whole files from {origin} from now on: {e}");
+            self.ranges_refused().insert(origin);
+        }
+        let bytes = result?;
+        if let Some(path) = cache_path {
+            let bytes = bytes.clone();
+            let _ = tokio::task::spawn_blocking(move || cache::write_file(&path, &[&bytes])).await;
+        }
+        Ok(bytes)
+    }
+
+    fn ranges_refused(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.inner
+            .ranges_refused
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn read_metadata_by_range(
+        &self,
+        file: &DistFile,
+        wheel: &WheelFilename,
+    ) -> Result<Vec<u8>, IndexError> {
+        let url = &file.url;
+        let unusable = |reason: String| IndexError::RangeRead {
+            filename: file.filename.clone(),
+            reason,
+        };
+        let tail = self
+            .get_range(url, RangeAsked::Tail(range::TAIL_BYTES))
+            .await?;
+        if let Some(size) = file.size {
+            if size != tail.total {
+                return Err(unusable(format!(
+                    "the server says it is {} bytes long, the index says {size}",
+                    tail.total
+                )));
+            }
+        }
+        let mut zip = RemoteZip::new(tail.total);
+        zip.add(tail.start, tail.bytes).map_err(&unusable)?;
+        let wheel = wheel.clone();
+        loop {
+            // Parsing a large central directory or inflating METADATA is
+            // CPU work: off the async threads.
+            let wheel_for_parse = wheel.clone();
+            let (returned, step) = tokio::task::spawn_blocking(move || {
+                let step = zip.next_step(&wheel_for_parse);
+                (zip, step)
+            })
+            .await
+            .map_err(|e| unusable(format!("parsing stopped unexpectedly ({e})")))?;
+            zip = returned;
+            match step.map_err(&unusable)? {
+                Step::Metadata(bytes) => return Ok(bytes),
+                Step::Fetch { start, end } => {
+                    let part = self.get_range(url, RangeAsked::Span(start, end)).await?;
+                    if part.total != zip.len() {
+                        return Err(unusable(format!(
+                            "its length changed from {} to {} bytes between two requests",
+                            zip.len(),
+                            part.total
+                        )));
+                    }
+                    zip.add(part.start, part.bytes).map_err(&unusable)?;
+                }
+            }
+        }
+    }
+
+    /// One range request, with the usual retries. The answer must be a 206
+    /// with a `Content-Range` that is exactly the range asked for; a 200 to
+    /// the first request is accepted only when the whole file is small
+    /// enough to be the tail asked for.
+    async fn get_range(&self, url: &Url, asked: RangeAsked) -> Result<RangePart, IndexError> {
+        let value = match asked {
+            RangeAsked::Tail(n) => format!("bytes=-{n}"),
+            RangeAsked::Span(start, end) => format!("bytes={start}-{}", end.saturating_sub(1)),
+        };
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(RANGE, value);
+        }
+        // Ranges count bytes of the file as stored, not of a compressed transfer.
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        let unsupported = || Failure::fatal(IndexError::RangeUnsupported { url: redacted(url) });
+        let keep_network_errors = |e: IndexError| match e {
+            IndexError::Network { .. } => Failure::retry(e, None),
+            other => Failure::fatal(other),
+        };
+        self.with_retries(url, || async {
+            let response = self.send_once(url, &headers).await?;
+            let status = response.status();
+            if is_retryable_status(status) {
+                return Err(Failure::retry(
+                    IndexError::Status {
+                        url: redacted(url),
+                        status: status.as_u16(),
+                    },
+                    retry_after(&response),
+                ));
+            }
+            match (status.as_u16(), asked) {
+                (206, _) => {}
+                (200, RangeAsked::Tail(n)) => {
+                    // The range was ignored: fine for a file no longer than the tail.
+                    if content_length(&response).is_some_and(|len| len > n) {
+                        return Err(unsupported());
+                    }
+                    let body = read_body(response, url, n).await.map_err(|e| match e {
+                        IndexError::InvalidResponse { .. } => unsupported(),
+                        other => keep_network_errors(other),
+                    })?;
+                    return Ok(RangePart {
+                        start: 0,
+                        total: body.len() as u64,
+                        bytes: body,
+                    });
+                }
+                (200 | 416, _) => return Err(unsupported()),
+                (status, _) => {
+                    return Err(Failure::fatal(IndexError::Status {
+                        url: redacted(url),
+                        status,
+                    }))
+                }
+            }
+            let Some((first, last, total)) = response
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(range::parse_content_range)
+            else {
+                return Err(unsupported());
+            };
+            let wanted = match asked {
+                RangeAsked::Tail(n) => (total.saturating_sub(n), total - 1),
+                RangeAsked::Span(start, end) => (start, end.saturating_sub(1).min(total - 1)),
+            };
+            if (first, last) != wanted {
+                return Err(Failure::fatal(IndexError::InvalidResponse {
+                    url: redacted(url),
+                    reason: format!(
+                        "it holds bytes {first}-{last} of the file, not bytes {}-{} as asked",
+                        wanted.0, wanted.1
+                    ),
+                }));
+            }
+            let expected = last - first + 1;
+            let body = read_body(response, url, expected)
+                .await
+                .map_err(keep_network_errors)?;
+            if body.len() as u64 != expected {
+                return Err(Failure::retry(
+                    IndexError::Network {
+                        url: redacted(url),
+                        reason: format!(
+                            "the transfer stopped after {} of {expected} bytes",
+                            body.len()
+                        ),
+                    },
+                    None,
+                ));
+            }
+            tracing::debug!("read bytes {first}-{last} of {total} of {}", redacted(url));
+            Ok(RangePart {
+                start: first,
+                bytes: body,
+                total,
+            })
+        })
+        .await
     }
 
     /// Download `url` to `dest`: streamed to a temporary file next to `dest`,
@@ -759,6 +990,23 @@ fn policy_request(url: &Url, accept: &str) -> Option<http::request::Parts> {
         .body(())
         .ok()?;
     Some(request.into_parts().0)
+}
+
+/// Which bytes of a file a range request asks for.
+#[derive(Debug, Clone, Copy)]
+enum RangeAsked {
+    /// The last `n` bytes (`bytes=-n`).
+    Tail(u64),
+    /// Bytes `start..end`, end exclusive.
+    Span(u64, u64),
+}
+
+/// Part of a file, from a range request.
+struct RangePart {
+    start: u64,
+    bytes: Vec<u8>,
+    /// The length of the whole file.
+    total: u64,
 }
 
 /// A complete response.

@@ -44,6 +44,18 @@ pub enum IndexError {
     #[error("the index does not offer a separate metadata file for {filename}")]
     NoMetadataFile { filename: String },
 
+    /// The server does not answer HTTP range requests usefully (it sent the
+    /// whole file, refused the range, or gave no `Content-Range`): the file
+    /// has to be downloaded whole.
+    #[error("{url} does not serve parts of files (HTTP range requests)")]
+    RangeUnsupported { url: String },
+
+    /// The metadata of a wheel could not be read from parts of the file
+    /// (the archive is damaged, not the wheel it should be, or too large to
+    /// read this way).
+    #[error("could not read the metadata of {filename} from parts of the file: {reason}")]
+    RangeRead { filename: String, reason: String },
+
     /// A local file could not be read or written.
     #[error("could not {action} {}: {source}", path.display())]
     Io {

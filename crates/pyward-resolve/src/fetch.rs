@@ -42,11 +42,16 @@ struct Inner {
     filter: CandidateFilter,
     /// Where wheels downloaded for their metadata are kept (reused by install).
     archive_dir: PathBuf,
+    /// Try reading a wheel's METADATA by HTTP range requests before
+    /// downloading it whole.
+    metadata_by_range: bool,
     projects: Mutex<HashMap<PackageName, ProjectCell>>,
     metadata: Mutex<HashMap<(PackageName, Version), MetadataCell>>,
     /// Whole wheels downloaded because the index had no metadata file.
     downloaded_files: AtomicU64,
     downloaded_bytes: AtomicU64,
+    /// Wheels whose METADATA was read by range requests.
+    range_reads: AtomicU64,
 }
 
 /// Shared, cloneable fetcher.
@@ -63,6 +68,7 @@ impl Fetcher {
         python: Version,
         filter: CandidateFilter,
         archive_dir: PathBuf,
+        metadata_by_range: bool,
         handle: Handle,
     ) -> Self {
         Fetcher {
@@ -72,10 +78,12 @@ impl Fetcher {
                 python,
                 filter,
                 archive_dir,
+                metadata_by_range,
                 projects: Mutex::new(HashMap::new()),
                 metadata: Mutex::new(HashMap::new()),
                 downloaded_files: AtomicU64::new(0),
                 downloaded_bytes: AtomicU64::new(0),
+                range_reads: AtomicU64::new(0),
             }),
             handle,
         }
@@ -156,16 +164,28 @@ impl Fetcher {
         .clone()
     }
 
-    /// Download the whole wheel (verified against the index hash) and read its METADATA.
+    /// Read the METADATA of a wheel: from the archive cache when the wheel is
+    /// there, else by range requests when enabled, else (or when that fails)
+    /// by downloading the whole wheel (verified against the index hash).
     async fn metadata_from_wheel(&self, file: &DistFile) -> Result<Vec<u8>, FetchError> {
         let dir = self.inner.archive_dir.clone();
-        fs_err::create_dir_all(&dir).map_err(|e| FetchError(e.to_string()))?;
         let expected = file.hashes.sha256.clone();
         let path = match &expected {
             Some(h) => dir.join(h),
             None => dir.join(format!("unverified-{}", file.filename)),
         };
-        if expected.is_none() || !path.exists() {
+        let have_wheel = expected.is_some() && path.exists();
+        if self.inner.metadata_by_range && !have_wheel {
+            match self.inner.client.wheel_metadata_by_range(file).await {
+                Ok(bytes) => {
+                    self.inner.range_reads.fetch_add(1, Ordering::Relaxed);
+                    return Ok(bytes);
+                }
+                Err(e) => tracing::debug!("downloading the whole wheel instead: {e}"),
+            }
+        }
+        fs_err::create_dir_all(&dir).map_err(|e| FetchError(e.to_string()))?;
+        if !have_wheel {
             let got = self
                 .inner
                 .client
@@ -200,6 +220,11 @@ impl Fetcher {
             self.inner.downloaded_files.load(Ordering::Relaxed),
             self.inner.downloaded_bytes.load(Ordering::Relaxed),
         )
+    }
+
+    /// Wheels whose METADATA was read by range requests so far.
+    pub fn range_reads(&self) -> u64 {
+        self.inner.range_reads.load(Ordering::Relaxed)
     }
 
     /// Blocking variants for the solver thread.

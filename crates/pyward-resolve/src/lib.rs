@@ -1,6 +1,7 @@
 //! The resolver: turns requirements into a pinned set of distributions for one
 //! target interpreter, reading only index pages and core metadata (PEP 658, or
-//! the wheel itself when the index has no metadata file). Built on pubgrub so
+//! the wheel itself when the index has no metadata file: read by range
+//! requests when asked, else downloaded). Built on pubgrub so
 //! that conflicts come with an explanation. Versions published only as source
 //! are used when the caller can build them ([`SdistMetadata`]).
 
@@ -125,6 +126,12 @@ pub struct ResolveOptions {
     pub sdist_metadata: Option<Arc<dyn SdistMetadata>>,
     /// Where wheels downloaded only for their metadata are kept.
     pub archive_dir: PathBuf,
+    /// When the index has no metadata file for a wheel, read its METADATA
+    /// with HTTP range requests (a few kilobytes) before downloading the
+    /// whole wheel; any failure falls back to the download. For commands
+    /// that install nothing (lock, audit, compile); an install leaves it off,
+    /// since it downloads the wheels anyway and reuses them.
+    pub metadata_by_range: bool,
 }
 
 /// Where a resolved distribution comes from.
@@ -165,6 +172,10 @@ pub struct Resolution {
     /// separate metadata); they stay in the archive cache for the install.
     pub downloaded_files: u64,
     pub downloaded_bytes: u64,
+    /// Wheels whose metadata was read with HTTP range requests instead of
+    /// being downloaded, now or in an earlier run whose result is cached
+    /// (`ResolveOptions::metadata_by_range`).
+    pub range_reads: u64,
 }
 
 /// Why resolution failed.
@@ -199,6 +210,7 @@ pub async fn resolve(
             exclude_newer: options.exclude_newer.clone(),
         },
         options.archive_dir.clone(),
+        options.metadata_by_range,
         handle,
     );
     let direct: BTreeSet<PackageName> = input.requirements.iter().map(|r| r.name.clone()).collect();
@@ -285,6 +297,7 @@ pub async fn resolve(
         packages,
         downloaded_files,
         downloaded_bytes,
+        range_reads: fetcher.range_reads(),
     })
 }
 

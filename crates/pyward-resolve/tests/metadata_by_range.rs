@@ -1,0 +1,245 @@
+//! Resolving against an index without PEP 658 metadata files: with
+//! `metadata_by_range`, wheels' METADATA is read with HTTP range requests
+//! instead of downloading the wheels; a server that does not serve ranges
+//! makes it fall back to downloads; without the option nothing changes.
+
+// The range-capable test server of pyward-index's tests.
+#[path = "../../pyward-index/tests/support/range_server.rs"]
+mod range_server;
+
+use std::str::FromStr;
+
+use pyward_dist::{
+    interpreter::MarkerValues, InterpreterInfo, Libc, PackageName, SchemePaths, Tags,
+};
+use pyward_index::{IndexClient, IndexUrl};
+use pyward_resolve::{Resolution, ResolveInput, ResolveOptions, Target};
+use pyward_testkit::index::TestIndex;
+use pyward_testkit::wheel::{BuiltWheel, WheelBuilder};
+use range_server::{RangeMode, RangeServer};
+
+fn interpreter() -> InterpreterInfo {
+    InterpreterInfo {
+        executable: "/usr/bin/python3".into(),
+        base_executable: "/usr/bin/python3".into(),
+        prefix: "/usr".into(),
+        base_prefix: "/usr".into(),
+        version: (3, 12, 1),
+        implementation: "cpython".into(),
+        abiflags: String::new(),
+        gil_disabled: false,
+        pointer_size: 64,
+        os: "linux".into(),
+        arch: "x86_64".into(),
+        libc: Libc::Glibc {
+            major: 2,
+            minor: 35,
+        },
+        macos: None,
+        markers: MarkerValues {
+            implementation_name: "cpython".into(),
+            implementation_version: "3.12.1".into(),
+            os_name: "posix".into(),
+            platform_machine: "x86_64".into(),
+            platform_python_implementation: "CPython".into(),
+            platform_release: String::new(),
+            platform_system: "Linux".into(),
+            platform_version: String::new(),
+            python_full_version: "3.12.1".into(),
+            python_version: "3.12".into(),
+            sys_platform: "linux".into(),
+        },
+        paths: SchemePaths {
+            purelib: "/usr/lib".into(),
+            platlib: "/usr/lib".into(),
+            scripts: "/usr/bin".into(),
+            data: "/usr".into(),
+            include: "/usr/include".into(),
+        },
+        externally_managed: None,
+    }
+}
+
+fn target() -> Target {
+    let info = interpreter();
+    Target {
+        markers: info.marker_environment().unwrap(),
+        tags: Tags::from_interpreter(&info),
+        python: info.python_version(),
+    }
+}
+
+/// Deterministic, incompressible filler.
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// `app` 1.0 needing `lib`; each wheel 1 MB, so far larger than its METADATA.
+fn wheels() -> (BuiltWheel, BuiltWheel) {
+    let app = WheelBuilder::new("app", "1.0")
+        .requires_dist("lib>=2")
+        .file("app/blob.bin", noise(1 << 20, 1))
+        .build();
+    let lib = WheelBuilder::new("lib", "2.1")
+        .file("lib/blob.bin", noise(1 << 20, 2))
+        .build();
+    (app, lib)
+}
+
+async fn resolve_app(index_url: &str, by_range: bool) -> (Resolution, tempfile::TempDir) {
+    let cache = tempfile::tempdir().unwrap();
+    let client = IndexClient::builder()
+        .index(IndexUrl::parse(index_url).unwrap())
+        .cache_dir(cache.path().join("index"))
+        .build()
+        .unwrap();
+    let resolution = pyward_resolve::resolve(
+        client,
+        target(),
+        ResolveInput {
+            requirements: vec![pyward_dist::Requirement::from_str("app").unwrap()],
+            ..Default::default()
+        },
+        ResolveOptions {
+            archive_dir: cache.path().join("archives"),
+            metadata_by_range: by_range,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    (resolution, cache)
+}
+
+fn pinned(resolution: &Resolution) -> Vec<String> {
+    resolution
+        .packages
+        .iter()
+        .map(|p| format!("{}=={}", p.name, p.version))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn range_reads_replace_whole_downloads() {
+    let server = RangeServer::start(RangeMode::Honour);
+    let (app, lib) = wheels();
+    server.add_project("app", &[(&app.filename, &app.bytes)]);
+    server.add_project("lib", &[(&lib.filename, &lib.bytes)]);
+
+    let (resolution, _cache) = resolve_app(&server.index_url(), true).await;
+
+    assert_eq!(pinned(&resolution), ["app==1.0", "lib==2.1"]);
+    let lib_pkg = &resolution.packages[1];
+    assert_eq!(lib_pkg.name, PackageName::from_str("lib").unwrap());
+    assert_eq!(
+        (resolution.downloaded_files, resolution.range_reads),
+        (0, 2)
+    );
+    let wheels_size = (app.bytes.len() + lib.bytes.len()) as u64;
+    let sent = server.bytes_sent();
+    assert!(
+        sent * 10 < wheels_size,
+        "{sent} bytes sent for {wheels_size} bytes of wheels"
+    );
+    assert!(server.file_requests().iter().all(|r| r.status == 206));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_option_wheels_are_downloaded_whole_as_before() {
+    let server = RangeServer::start(RangeMode::Honour);
+    let (app, lib) = wheels();
+    server.add_project("app", &[(&app.filename, &app.bytes)]);
+    server.add_project("lib", &[(&lib.filename, &lib.bytes)]);
+
+    let (resolution, cache) = resolve_app(&server.index_url(), false).await;
+
+    assert_eq!(pinned(&resolution), ["app==1.0", "lib==2.1"]);
+    assert_eq!(
+        (resolution.downloaded_files, resolution.range_reads),
+        (2, 0)
+    );
+    assert!(server.file_requests().iter().all(|r| r.range.is_none()));
+    // The wheels stay in the archive cache for the install.
+    assert!(cache.path().join("archives").join(app.sha256()).exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_ranges_falls_back_to_downloads() {
+    // pyward-testkit's index answers every request with the whole file.
+    let (app, lib) = wheels();
+    let mut index = TestIndex::new();
+    index.add_file("app", &app.filename, app.bytes.clone());
+    index.add_file("lib", &lib.filename, lib.bytes.clone());
+    let index = index.serve();
+
+    let (resolution, cache) = resolve_app(&index.url(), true).await;
+
+    assert_eq!(pinned(&resolution), ["app==1.0", "lib==2.1"]);
+    assert_eq!(
+        (resolution.downloaded_files, resolution.range_reads),
+        (2, 0)
+    );
+    assert!(cache.path().join("archives").join(lib.sha256()).exists());
+    let file_requests = index
+        .requests()
+        .iter()
+        .filter(|p| p.starts_with("/files/"))
+        .count();
+    assert_eq!(
+        file_requests, 3,
+        "one refused range request for the first wheel, then whole downloads only"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_wheel_read_by_range_falls_back_to_the_download() {
+    // The tail the server sends has no zip end record: the range read fails,
+    // the whole download is tried and its own error is what the user sees.
+    let server = RangeServer::start(RangeMode::Honour);
+    let (mut app, lib) = wheels();
+    let len = app.bytes.len();
+    app.bytes[len - 22..].fill(0);
+    server.add_project("app", &[(&app.filename, &app.bytes)]);
+    server.add_project("lib", &[(&lib.filename, &lib.bytes)]);
+    let cache = tempfile::tempdir().unwrap();
+    let client = IndexClient::builder()
+        .index(IndexUrl::parse(&server.index_url()).unwrap())
+        .build()
+        .unwrap();
+    let err = pyward_resolve::resolve(
+        client,
+        target(),
+        ResolveInput {
+            requirements: vec![pyward_dist::Requirement::from_str("app").unwrap()],
+            ..Default::default()
+        },
+        ResolveOptions {
+            archive_dir: cache.path().join("archives"),
+            metadata_by_range: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot read the metadata of app-1.0"),
+        "{err}"
+    );
+    let requests = server.file_requests();
+    assert!(requests.iter().any(|r| r.range.is_some()));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.range.is_none() && r.status == 200),
+        "the whole wheel was downloaded after the range read failed: {requests:?}"
+    );
+}
