@@ -169,8 +169,19 @@ impl BuildError {
                 "check that the build requirements are on your index".to_string(),
                 wheel.to_string(),
             ],
-            BuildError::HookFailed { log, .. } => {
+            BuildError::HookFailed {
+                log, output_tail, ..
+            } => {
                 let mut advice = vec![wheel.to_string()];
+                if output_tail.contains("unable to detect version") {
+                    // setuptools-scm (also under hatch-vcs) in a project
+                    // copied without its .git directory.
+                    advice.insert(
+                        0,
+                        "pyward builds a copy of a project without its .git directory; give the version:  SETUPTOOLS_SCM_PRETEND_VERSION=1.2.3"
+                            .to_string(),
+                    );
+                }
                 if let Some(log) = log {
                     advice.push(format!("read the full build output:  {}", log.display()));
                 }
@@ -180,10 +191,70 @@ impl BuildError {
                 );
                 advice
             }
+            BuildError::Source {
+                source:
+                    SourceError::NotAProject | SourceError::NotADirectory | SourceError::NotFound,
+                ..
+            } => vec![
+                "give the directory that holds the project's pyproject.toml or setup.py".to_string(),
+            ],
+            BuildError::Source {
+                source: SourceError::TooLarge(_),
+                ..
+            } => vec![
+                "check that the path names the project's own directory, not a parent of it such as your home directory".to_string(),
+            ],
+            BuildError::Io { action: "read", .. } => {
+                vec!["check that you can read every file of the project".to_string()]
+            }
             BuildError::Io { .. } | BuildError::Environment { .. } => {
                 vec!["check the free space and permissions of pyward's cache directory".to_string()]
             }
             _ => vec![wheel.to_string()],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(output_tail: &str) -> BuildError {
+        BuildError::HookFailed {
+            package: "the project in ./demo".into(),
+            hook: "build_sdist".into(),
+            status: "exit status 1".into(),
+            output_tail: output_tail.into(),
+            log: None,
+            findings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_version_from_git_that_cannot_be_found_gets_its_own_advice() {
+        let advice =
+            failed("LookupError: setuptools-scm was unable to detect version for /x").advice();
+        assert!(
+            advice[0].contains("SETUPTOOLS_SCM_PRETEND_VERSION"),
+            "{advice:?}"
+        );
+        let advice = failed("SyntaxError: invalid syntax").advice();
+        assert!(
+            advice.iter().all(|a| !a.contains("SETUPTOOLS_SCM")),
+            "{advice:?}"
+        );
+    }
+
+    #[test]
+    fn a_directory_that_is_not_a_project_is_told_what_to_give() {
+        let err = BuildError::Source {
+            package: "./notes".into(),
+            source: SourceError::NotAProject,
+        };
+        assert_eq!(
+            err.to_string(),
+            "./notes cannot be built: it has no pyproject.toml or setup.py, so it is not a Python project"
+        );
+        assert!(err.advice()[0].contains("pyproject.toml or setup.py"));
     }
 }

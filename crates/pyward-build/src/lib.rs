@@ -1,4 +1,5 @@
-//! Building wheels from source distributions (PEP 517/518), sandboxed.
+//! Building wheels from source distributions (PEP 517/518), and sdists from
+//! project directories, sandboxed.
 //!
 //! Installing from an sdist runs the package's own code. [`Builder`] runs it
 //! the standard way, but confined: the sdist is extracted safely, an
@@ -25,6 +26,12 @@
 //!    keyed by [`BuildOutcome::wheel_path`]'s sha256), and add
 //!    [`BuildOutcome::findings`] (or [`BuildError::findings`]) to the run's
 //!    findings.
+//!
+//! A local project directory (`pyward install ./project`) takes the standard
+//! PEP 517 path: [`Builder::build_sdist_from_tree`] copies the directory
+//! (it is never written to) and runs `get_requires_for_build_sdist` and
+//! `build_sdist` in the same sandbox; the sdist it returns then goes through
+//! steps 1 to 4 like a downloaded one.
 
 // A failed build carries its output tail and findings for the user; builds
 // are slow and failures rare, so the size of the error does not matter.
@@ -35,6 +42,7 @@ mod error;
 mod hooks;
 mod network;
 mod permission;
+mod project;
 mod sandbox;
 pub mod source;
 
@@ -48,7 +56,7 @@ use pyward_dist::{
     CoreMetadata, InterpreterInfo, PackageName, Requirement, SdistFilename, Tags, Version,
     WheelFilename,
 };
-use pyward_guard::{Finding, PackageRef};
+use pyward_guard::{Check, Evidence, Finding, PackageRef, Severity};
 use serde_json::{json, Value};
 
 use crate::cache::{interpreter_key, BuildCache, BuildRecord};
@@ -121,16 +129,8 @@ impl Sdist {
         }
     }
 
-    fn display(&self) -> String {
-        format!("{} {}", self.name, self.version)
-    }
-
-    fn package_ref(&self) -> PackageRef {
-        PackageRef::new(
-            self.name.to_string(),
-            Some(self.version.to_string()),
-            Some(self.filename.clone()),
-        )
+    fn subject(&self) -> Subject {
+        Subject::release(&self.name, &self.version, &self.filename)
     }
 
     fn checked_sha256(&self) -> Result<&str, BuildError> {
@@ -173,6 +173,22 @@ pub struct MetadataOutcome {
     pub built_wheel: Option<PathBuf>,
 }
 
+/// An sdist built from a source tree by the backend's `build_sdist` hook.
+#[derive(Debug, Clone)]
+pub struct BuiltSdist {
+    /// The archive, in its own directory under `<cache>/tree-sdists/`; it
+    /// stays there until the caller removes that directory.
+    pub path: PathBuf,
+    /// Its file name, e.g. `demo-1.0.tar.gz` (it parses as an
+    /// [`SdistFilename`] with the extension `tar.gz` or `zip`).
+    pub filename: String,
+    /// How the build was confined.
+    pub sandboxed: SandboxStatus,
+    /// Network attempts, sandbox shortfalls, and the project's symbolic
+    /// links that were left out of the build (a [`pyward_guard::Check::Notice`]).
+    pub findings: Vec<Finding>,
+}
+
 /// Builds sdists for one interpreter; cheap to share across threads.
 pub struct Builder {
     interpreter: InterpreterInfo,
@@ -186,15 +202,86 @@ pub struct Builder {
     prepared: Mutex<HashMap<String, Tree>>,
 }
 
-/// One extracted source tree with its build environment.
+/// What a build is of: how messages and findings name it, and the stem of
+/// its kept logs.
+#[derive(Debug, Clone)]
+struct Subject {
+    /// `demo 1.0`, or `the project in ./demo` while its backend has not
+    /// named it yet.
+    display: String,
+    package: PackageRef,
+    /// A plain file name stem: `demo-1.0`, `demo`.
+    log_stem: String,
+}
+
+impl Subject {
+    fn release(name: &PackageName, version: &Version, filename: &str) -> Subject {
+        Subject {
+            display: format!("{name} {version}"),
+            package: PackageRef::new(
+                name.to_string(),
+                Some(version.to_string()),
+                Some(filename.to_string()),
+            ),
+            log_stem: format!("{name}-{version}"),
+        }
+    }
+
+    /// A project directory, named as the user gave it (`given`) and by the
+    /// last component of its resolved path.
+    fn project(given: &Path, resolved: &Path) -> Subject {
+        let name = project_dir_name(resolved);
+        Subject {
+            display: format!("the project in {}", given.display()),
+            package: PackageRef::new(name.clone(), None, None),
+            log_stem: name,
+        }
+    }
+}
+
+/// The last component of a project's path, as a plain file name.
+fn project_dir_name(resolved: &Path) -> String {
+    let name: String = resolved
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with('.') {
+        format!("project{name}")
+    } else {
+        name
+    }
+}
+
+/// A fresh build directory whose sandbox was judged acceptable.
+struct Start {
+    dir: tempfile::TempDir,
+    /// The directory, resolved.
+    root: PathBuf,
+    subject: Subject,
+}
+
+/// One source tree (extracted or copied) with its build environment.
 struct Tree {
     _dir: tempfile::TempDir,
+    subject: Subject,
     hooks: HookContext,
     wheel_dir: PathBuf,
     metadata_dir: PathBuf,
+    sdist_dir: PathBuf,
+    policy: SandboxPolicy,
     status: SandboxStatus,
-    sandbox_findings: Vec<Finding>,
     attempts: Vec<NetworkAttempt>,
+    /// Links of a copied project that were left out, relative to it.
+    skipped_links: Vec<PathBuf>,
     /// The `.dist-info` directory `prepare_metadata_for_build_wheel` made.
     dist_info: Option<PathBuf>,
 }
@@ -208,20 +295,75 @@ impl Tree {
         }
     }
 
-    fn findings(&self, sdist: &Sdist) -> Vec<Finding> {
-        let mut all = self.sandbox_findings.clone();
+    /// What the build did so far that the user should hear about, naming
+    /// the subject as it is known now.
+    fn findings(&self) -> Vec<Finding> {
+        let subject = &self.subject;
+        let mut all: Vec<Finding> = sandbox::judge(
+            self.policy,
+            &self.status,
+            self.hooks.confinement,
+            &subject.package,
+            &subject.display,
+        )
+        .ok()
+        .flatten()
+        .into_iter()
+        .collect();
+        all.extend(skipped_links_notice(&self.skipped_links, subject));
         all.extend(network::finding(
             &self.attempts,
-            &sdist.package_ref(),
-            &sdist.display(),
+            &subject.package,
+            &subject.display,
             self.status.blocks_network(),
         ));
         all
     }
 }
 
+fn skipped_links_notice(links: &[PathBuf], subject: &Subject) -> Option<Finding> {
+    let (count, verb) = match links.len() {
+        0 => return None,
+        1 => ("1 symbolic link".to_string(), "was"),
+        n => (format!("{n} symbolic links"), "were"),
+    };
+    let mut finding = Finding::new(
+        Check::Notice,
+        Severity::Info,
+        subject.package.clone(),
+        format!("{count} of {} {verb} left out of the build: a project's links must be relative and stay inside it", subject.display),
+    )
+    .why("pyward copies a project before building it and never follows a link out of it, so the build cannot read or change files elsewhere.");
+    for link in links {
+        finding = finding.evidence(Evidence::Text {
+            text: link.display().to_string(),
+        });
+    }
+    Some(finding.advice(
+        "if the build needs those files, put them inside the project instead of linking to them",
+    ))
+}
+
 /// Largest METADATA file read from a build.
 const MAX_METADATA: u64 = 16 << 20;
+
+/// The sdist archives `build_sdist` may make (PEP 625, and legacy zip).
+const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".zip"];
+
+fn io_error(
+    package: &str,
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> BuildError {
+    let package = package.to_string();
+    let path = path.to_path_buf();
+    move |source| BuildError::Io {
+        package,
+        action,
+        path,
+        source,
+    }
+}
 
 impl Builder {
     /// A builder for `interpreter` (the target environment's base
@@ -334,27 +476,24 @@ impl Builder {
             }
             Ok(Answer::Value(Value::String(name))) => name,
             Ok(Answer::Value(other)) => {
-                return Err(self.wrong_output(
-                    sdist,
+                return Err(wrong_output(
                     &tree,
                     &other.to_string(),
                     "the hook must return the name of a .dist-info directory",
                 ))
             }
-            Err(failure) => return Err(self.hook_error(sdist, &tree, hook, failure, &run.log)),
+            Err(failure) => return Err(self.hook_error(&tree, hook, failure, &run.log)),
         };
-        let dist_info =
-            self.checked_output(sdist, &tree, &tree.metadata_dir, &name, ".dist-info", true)?;
+        let dist_info = checked_output(&tree, &tree.metadata_dir, &name, &[".dist-info"], true)?;
         let bytes = read_limited(&dist_info.join("METADATA"), MAX_METADATA).map_err(|e| {
-            self.wrong_output(
-                sdist,
+            wrong_output(
                 &tree,
                 &name,
                 &format!("its METADATA could not be read: {e}"),
             )
         })?;
-        let metadata = self.checked_metadata(sdist, &tree, &name, &bytes)?;
-        let findings = tree.findings(sdist);
+        let metadata = checked_metadata(&tree, sdist, &name, &bytes)?;
+        let findings = tree.findings();
         let record = BuildRecord {
             sandbox: tree.status.clone(),
             findings: findings.clone(),
@@ -362,7 +501,7 @@ impl Builder {
         self.cache
             .store_metadata(sha, &self.interpreter_key, &bytes, &record)
             .map_err(|source| BuildError::Io {
-                package: sdist.display(),
+                package: tree.subject.display.clone(),
                 action: "write to the build cache",
                 path: self.cache.entry(sha, &self.interpreter_key),
                 source,
@@ -382,67 +521,215 @@ impl Builder {
         })
     }
 
-    /// Extract the sdist, create the build environment, install what the
-    /// backend needs.
-    fn set_up(&self, sdist: &Sdist, installer: &dyn BuildEnvInstaller) -> Result<Tree, BuildError> {
-        let package = sdist.display();
-        let status = self.capabilities().status(self.policy);
-        let mut sandbox_findings = Vec::new();
-        let confinement = self.capabilities().confinement(self.policy);
-        match sandbox::judge(
-            self.policy,
-            &status,
-            confinement,
-            &sdist.package_ref(),
-            &package,
-        ) {
-            Ok(finding) => sandbox_findings.extend(finding),
-            Err(reason) => return Err(BuildError::SandboxRequired { package, reason }),
-        }
-        let io = |action: &'static str, path: &Path| {
-            let package = package.clone();
-            let path = path.to_path_buf();
-            move |source| BuildError::Io {
-                package,
-                action,
-                path,
-                source,
-            }
+    /// Build an sdist of the project in the directory `tree` with its
+    /// backend's `build_sdist` hook, sandboxed like a wheel build.
+    ///
+    /// `tree` is never written to: it is copied into a build directory
+    /// under the cache first, without version-control data (`.git`, `.hg`,
+    /// `.svn`), virtual environments (directories holding `pyvenv.cfg`),
+    /// `__pycache__`, the caches of tox, nox, mypy, pytest and ruff,
+    /// `node_modules`, special files, and symbolic links that are absolute
+    /// or lead out of the project (those are never followed; they are left
+    /// out and named in a notice among the findings). A copy past 100,000
+    /// entries or 1 GiB stops with [`SourceError::TooLarge`]; a directory
+    /// without `pyproject.toml` or `setup.py` is [`SourceError::NotAProject`].
+    ///
+    /// The returned archive lives under `<cache>/tree-sdists/`; hash it,
+    /// scan it and give it to [`Builder::build_wheel`] like a downloaded one.
+    pub fn build_sdist_from_tree(
+        &self,
+        tree: &Path,
+        installer: &dyn BuildEnvInstaller,
+    ) -> Result<BuiltSdist, BuildError> {
+        let given = tree.display().to_string();
+        let not_buildable = |source| BuildError::Source {
+            package: given.clone(),
+            source,
         };
-        let builds = self.cache_dir.join("builds");
-        std::fs::create_dir_all(&builds).map_err(io("create", &builds))?;
-        let dir = tempfile::Builder::new()
-            .prefix("build-")
-            .tempdir_in(&builds)
-            .map_err(io("create a directory in", &builds))?;
-        let root = dir
-            .path()
+        let meta = match std::fs::metadata(tree) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(not_buildable(SourceError::NotFound))
+            }
+            Err(e) => return Err(io_error(&given, "read", tree)(e)),
+        };
+        if !meta.is_dir() {
+            return Err(not_buildable(SourceError::NotADirectory));
+        }
+        if !project::has_project_file(tree) {
+            return Err(not_buildable(SourceError::NotAProject));
+        }
+        let original = tree
             .canonicalize()
-            .map_err(io("resolve", dir.path()))?;
+            .map_err(io_error(&given, "resolve", tree))?;
+        let start = self.start(Subject::project(tree, &original))?;
+        let copy = start.root.join("project").join(project_dir_name(&original));
+        if let Some(parent) = copy.parent() {
+            std::fs::create_dir_all(parent).map_err(io_error(&given, "create", parent))?;
+        }
+        // The cache may lie inside the project (a project directory that
+        // is the home directory): the copy must not copy itself.
+        let avoid: Vec<PathBuf> = self.cache_dir.canonicalize().into_iter().collect();
+        let copied = project::copy_project(&original, &copy, &avoid, project::PROJECT_LIMITS)
+            .map_err(|e| match e {
+                project::CopyError::TooLarge(what) => not_buildable(SourceError::TooLarge(what)),
+                project::CopyError::Io {
+                    action,
+                    path,
+                    source,
+                } => BuildError::Io {
+                    package: start.subject.display.clone(),
+                    action,
+                    path,
+                    source,
+                },
+            })?;
+        if !project::has_project_file(&copy) {
+            // Its pyproject.toml and setup.py were links out of the project.
+            return Err(not_buildable(SourceError::NotAProject));
+        }
+        let mut tree = self.prepare_tree(
+            start,
+            copy,
+            copied.skipped_links,
+            "get_requires_for_build_sdist",
+            installer,
+        )?;
 
-        let extracted = root.join("sdist");
+        let hook = "build_sdist";
+        let run = tree.hooks.run(
+            hook,
+            json!({"sdist_directory": tree.sdist_dir, "config_settings": null}),
+        );
+        tree.absorb(&run);
+        let name = match run.answer {
+            Ok(Answer::Value(Value::String(name))) => name,
+            Ok(Answer::Missing) => {
+                return Err(BuildError::HookRun {
+                    package: tree.subject.display.clone(),
+                    hook: hook.to_string(),
+                    message: format!(
+                        "its backend `{}` has no build_sdist hook",
+                        tree.hooks.backend
+                    ),
+                    findings: tree.findings(),
+                })
+            }
+            Ok(Answer::Value(other)) => {
+                return Err(wrong_output(
+                    &tree,
+                    &other.to_string(),
+                    "build_sdist must return the sdist's file name",
+                ))
+            }
+            Err(failure) => return Err(self.hook_error(&tree, hook, failure, &run.log)),
+        };
+        let built = checked_output(&tree, &tree.sdist_dir, &name, SDIST_SUFFIXES, false)?;
+        let parsed = SdistFilename::parse(&name, None)
+            .map_err(|e| wrong_output(&tree, &name, &e.to_string()))?;
+        // From here on the backend has named the project.
+        tree.subject = Subject::release(&parsed.name, &parsed.version, &name);
+
+        let kept = self.cache_dir.join("tree-sdists");
+        let package = tree.subject.display.clone();
+        std::fs::create_dir_all(&kept).map_err(io_error(&package, "create", &kept))?;
+        let home = tempfile::Builder::new()
+            .prefix("sdist-")
+            .tempdir_in(&kept)
+            .map_err(io_error(&package, "create a directory in", &kept))?;
+        let path = home.path().join(&name);
+        std::fs::rename(&built, &path).map_err(io_error(
+            &package,
+            "move the built sdist to",
+            &path,
+        ))?;
+        let _ = home.keep();
+        Ok(BuiltSdist {
+            path,
+            filename: name,
+            sandboxed: tree.status.clone(),
+            findings: tree.findings(),
+        })
+    }
+
+    /// Extract the sdist and prepare its tree.
+    fn set_up(&self, sdist: &Sdist, installer: &dyn BuildEnvInstaller) -> Result<Tree, BuildError> {
+        let start = self.start(sdist.subject())?;
+        let package = start.subject.display.clone();
+        let extracted = start.root.join("sdist");
         source::extract(&sdist.path, &sdist.extension, &extracted).map_err(|source| {
             BuildError::Extract {
                 package: package.clone(),
                 source,
             }
         })?;
-        let source_err = |source| BuildError::Source {
+        let source_root = source::source_root(&extracted).map_err(|source| BuildError::Source {
             package: package.clone(),
             source,
-        };
-        let source_root = source::source_root(&extracted).map_err(source_err)?;
-        let source_root = source_root
-            .canonicalize()
-            .map_err(io("resolve", &source_root))?;
-        let system = source::build_system(&source_root).map_err(source_err)?;
+        })?;
+        let source_root =
+            source_root
+                .canonicalize()
+                .map_err(io_error(&package, "resolve", &source_root))?;
+        self.prepare_tree(
+            start,
+            source_root,
+            Vec::new(),
+            "get_requires_for_build_wheel",
+            installer,
+        )
+    }
 
+    /// Judge the sandbox for `subject` (refusing the build when the policy
+    /// requires what this machine cannot give) and make its build directory.
+    fn start(&self, subject: Subject) -> Result<Start, BuildError> {
+        let package = &subject.display;
+        let status = self.capabilities().status(self.policy);
+        let confinement = self.capabilities().confinement(self.policy);
+        if let Err(reason) =
+            sandbox::judge(self.policy, &status, confinement, &subject.package, package)
+        {
+            return Err(BuildError::SandboxRequired {
+                package: package.clone(),
+                reason,
+            });
+        }
+        let builds = self.cache_dir.join("builds");
+        std::fs::create_dir_all(&builds).map_err(io_error(package, "create", &builds))?;
+        let dir = tempfile::Builder::new()
+            .prefix("build-")
+            .tempdir_in(&builds)
+            .map_err(io_error(package, "create a directory in", &builds))?;
+        let root = dir
+            .path()
+            .canonicalize()
+            .map_err(io_error(package, "resolve", dir.path()))?;
+        Ok(Start { dir, root, subject })
+    }
+
+    /// Read the build system of the tree at `source_root`, create the build
+    /// environment, install what the backend needs: `[build-system]
+    /// requires`, then what `requires_hook` asks for.
+    fn prepare_tree(
+        &self,
+        start: Start,
+        source_root: PathBuf,
+        skipped_links: Vec<PathBuf>,
+        requires_hook: &str,
+        installer: &dyn BuildEnvInstaller,
+    ) -> Result<Tree, BuildError> {
+        let Start { dir, root, subject } = start;
+        let package = subject.display.clone();
+        let system = source::build_system(&source_root).map_err(|source| BuildError::Source {
+            package: package.clone(),
+            source,
+        })?;
         let venv = root.join("env");
         pyward_install::create_venv(
             &venv,
             &self.interpreter,
             &pyward_install::VenvOptions {
-                prompt: Some(format!("build-{}", sdist.name)),
+                prompt: Some(format!("build-{}", subject.package.name)),
                 ..Default::default()
             },
         )
@@ -450,55 +737,58 @@ impl Builder {
             package: package.clone(),
             message: e.to_string(),
         })?;
-        let [control, tmp, home, wheel_dir, metadata_dir] =
-            ["control", "tmp", "home", "wheel", "metadata"].map(|d| root.join(d));
-        for d in [&control, &tmp, &home, &wheel_dir, &metadata_dir] {
-            std::fs::create_dir_all(d).map_err(io("create", d))?;
+        let [control, tmp, home, wheel_dir, metadata_dir, sdist_dir] =
+            ["control", "tmp", "home", "wheel", "metadata", "sdist-out"].map(|d| root.join(d));
+        for d in [&control, &tmp, &home, &wheel_dir, &metadata_dir, &sdist_dir] {
+            std::fs::create_dir_all(d).map_err(io_error(&package, "create", d))?;
         }
         let mut tree = Tree {
             hooks: HookContext {
                 python: pyward_install::venv_python(&venv),
-                venv: venv.clone(),
+                venv,
                 source: source_root,
                 control,
                 tmp,
                 home,
                 backend: system.backend.clone(),
                 backend_path: system.backend_path.clone(),
-                confinement,
+                confinement: self.capabilities().confinement(self.policy),
                 writable: WritableRoots {
                     dirs: vec![root.clone()],
                 },
                 timeout: self.timeout,
             },
             _dir: dir,
+            subject,
             wheel_dir,
             metadata_dir,
-            status,
-            sandbox_findings,
+            sdist_dir,
+            policy: self.policy,
+            status: self.capabilities().status(self.policy),
             attempts: Vec::new(),
+            skipped_links,
             dist_info: None,
         };
 
         let mut requirements = system.requires.clone();
         if !requirements.is_empty() {
-            self.install_requirements(sdist, &tree, installer, &venv, &requirements)?;
+            self.install_requirements(&tree, installer, &requirements)?;
         }
-        let hook = "get_requires_for_build_wheel";
-        let run = tree.hooks.run(hook, json!({"config_settings": null}));
+        let run = tree
+            .hooks
+            .run(requires_hook, json!({"config_settings": null}));
         tree.absorb(&run);
         let extra = match run.answer {
             Ok(Answer::Missing) => Vec::new(),
             Ok(Answer::Value(Value::Array(items))) => items,
             Ok(Answer::Value(other)) => {
-                return Err(self.wrong_output(
-                    sdist,
+                return Err(wrong_output(
                     &tree,
                     &other.to_string(),
-                    "get_requires_for_build_wheel must return a list of requirements",
+                    &format!("{requires_hook} must return a list of requirements"),
                 ))
             }
-            Err(failure) => return Err(self.hook_error(sdist, &tree, hook, failure, &run.log)),
+            Err(failure) => return Err(self.hook_error(&tree, requires_hook, failure, &run.log)),
         };
         let mut added = false;
         for item in extra {
@@ -509,10 +799,10 @@ impl Builder {
             let req = pyward_dist::parse_requirement(&text).map_err(|reason| {
                 BuildError::BadRequirement {
                     package: package.clone(),
-                    hook: hook.to_string(),
+                    hook: requires_hook.to_string(),
                     requirement: text.clone(),
                     reason,
-                    findings: tree.findings(sdist),
+                    findings: tree.findings(),
                 }
             })?;
             if !requirements.contains(&req) {
@@ -521,30 +811,28 @@ impl Builder {
             }
         }
         if added {
-            self.install_requirements(sdist, &tree, installer, &venv, &requirements)?;
+            self.install_requirements(&tree, installer, &requirements)?;
         }
         Ok(tree)
     }
 
     fn install_requirements(
         &self,
-        sdist: &Sdist,
         tree: &Tree,
         installer: &dyn BuildEnvInstaller,
-        venv: &Path,
         requirements: &[Requirement],
     ) -> Result<(), BuildError> {
         installer
-            .install(venv, requirements)
+            .install(&tree.hooks.venv, requirements)
             .map_err(|message| BuildError::BuildRequirements {
-                package: sdist.display(),
+                package: tree.subject.display.clone(),
                 requirements: requirements
                     .iter()
                     .map(|r| r.to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
                 message,
-                findings: tree.findings(sdist),
+                findings: tree.findings(),
             })
     }
 
@@ -565,44 +853,39 @@ impl Builder {
             Ok(Answer::Value(Value::String(name))) => name,
             Ok(Answer::Missing) => {
                 return Err(BuildError::HookRun {
-                    package: sdist.display(),
+                    package: tree.subject.display.clone(),
                     hook: hook.to_string(),
                     message: format!(
                         "its backend `{}` has no build_wheel hook",
                         tree.hooks.backend
                     ),
-                    findings: tree.findings(sdist),
+                    findings: tree.findings(),
                 })
             }
             Ok(Answer::Value(other)) => {
-                return Err(self.wrong_output(
-                    sdist,
+                return Err(wrong_output(
                     tree,
                     &other.to_string(),
                     "build_wheel must return the wheel's file name",
                 ))
             }
-            Err(failure) => return Err(self.hook_error(sdist, tree, hook, failure, &run.log)),
+            Err(failure) => return Err(self.hook_error(tree, hook, failure, &run.log)),
         };
-        let path = self.checked_output(sdist, tree, &tree.wheel_dir, &name, ".whl", false)?;
+        let path = checked_output(tree, &tree.wheel_dir, &name, &[".whl"], false)?;
         let filename = WheelFilename::from_str(&name)
-            .map_err(|e| self.wrong_output(sdist, tree, &name, &e.to_string()))?;
+            .map_err(|e| wrong_output(tree, &name, &e.to_string()))?;
         if filename.name != sdist.name || filename.version != sdist.version {
-            return Err(self.wrong_output(
-                sdist,
+            return Err(wrong_output(
                 tree,
                 &name,
                 &format!(
                     "it is {} {}, not {}",
-                    filename.name,
-                    filename.version,
-                    sdist.display()
+                    filename.name, filename.version, tree.subject.display
                 ),
             ));
         }
         if !Tags::from_interpreter(&self.interpreter).is_compatible(&filename) {
-            return Err(self.wrong_output(
-                sdist,
+            return Err(wrong_output(
                 tree,
                 &name,
                 &format!(
@@ -612,8 +895,8 @@ impl Builder {
             ));
         }
         let bytes = pyward_archive::read_wheel_metadata(&path)
-            .map_err(|e| self.wrong_output(sdist, tree, &name, &e.to_string()))?;
-        let metadata = self.checked_metadata(sdist, tree, &name, &bytes)?;
+            .map_err(|e| wrong_output(tree, &name, &e.to_string()))?;
+        let metadata = checked_metadata(tree, sdist, &name, &bytes)?;
         let declared = match &tree.dist_info {
             Some(dir) => read_limited(&dir.join("METADATA"), MAX_METADATA)
                 .ok()
@@ -625,15 +908,14 @@ impl Builder {
         };
         if let Some(declared) = declared {
             if let Some(field) = metadata_difference(&declared, &metadata) {
-                return Err(self.wrong_output(
-                    sdist,
+                return Err(wrong_output(
                     tree,
                     &name,
                     &format!("its {field} differs from the metadata the build reported before"),
                 ));
             }
         }
-        let findings = tree.findings(sdist);
+        let findings = tree.findings();
         let record = BuildRecord {
             sandbox: tree.status.clone(),
             findings: findings.clone(),
@@ -649,7 +931,7 @@ impl Builder {
                 &record,
             )
             .map_err(|source| BuildError::Io {
-                package: sdist.display(),
+                package: tree.subject.display.clone(),
                 action: "move the built wheel into",
                 path: self.cache.entry(sha, &self.interpreter_key),
                 source,
@@ -664,100 +946,10 @@ impl Builder {
         })
     }
 
-    /// A file or directory a hook says it made: one plain name with the
-    /// expected suffix, really inside `dir`, not a symbolic link.
-    fn checked_output(
-        &self,
-        sdist: &Sdist,
-        tree: &Tree,
-        dir: &Path,
-        name: &str,
-        suffix: &str,
-        is_dir: bool,
-    ) -> Result<PathBuf, BuildError> {
-        let plain = !name.is_empty()
-            && !name.starts_with('.')
-            && !name.contains(['/', '\\', '\0'])
-            && name.ends_with(suffix);
-        if !plain {
-            return Err(self.wrong_output(
-                sdist,
-                tree,
-                name,
-                &format!("it is not a plain `*{suffix}` name"),
-            ));
-        }
-        let path = dir.join(name);
-        let kind = std::fs::symlink_metadata(&path)
-            .map_err(|_| self.wrong_output(sdist, tree, name, "the build did not create it"))?
-            .file_type();
-        if (is_dir && !kind.is_dir()) || (!is_dir && !kind.is_file()) {
-            return Err(self.wrong_output(
-                sdist,
-                tree,
-                name,
-                if is_dir {
-                    "it is not a directory"
-                } else {
-                    "it is not a regular file"
-                },
-            ));
-        }
-        Ok(path)
-    }
-
-    /// Parse metadata a build produced; it must name the sdist's project and version.
-    fn checked_metadata(
-        &self,
-        sdist: &Sdist,
-        tree: &Tree,
-        what: &str,
-        bytes: &[u8],
-    ) -> Result<CoreMetadata, BuildError> {
-        let metadata = CoreMetadata::parse(bytes).map_err(|e| {
-            self.wrong_output(
-                sdist,
-                tree,
-                what,
-                &format!("its metadata is not valid: {e}"),
-            )
-        })?;
-        if metadata.name != sdist.name || metadata.version != sdist.version {
-            return Err(self.wrong_output(
-                sdist,
-                tree,
-                what,
-                &format!(
-                    "its metadata says {} {}, not {}",
-                    metadata.name,
-                    metadata.version,
-                    sdist.display()
-                ),
-            ));
-        }
-        Ok(metadata)
-    }
-
-    fn wrong_output(&self, sdist: &Sdist, tree: &Tree, found: &str, reason: &str) -> BuildError {
-        BuildError::WrongOutput {
-            package: sdist.display(),
-            found: found.chars().take(200).collect(),
-            reason: reason.to_string(),
-            findings: tree.findings(sdist),
-        }
-    }
-
-    fn hook_error(
-        &self,
-        sdist: &Sdist,
-        tree: &Tree,
-        hook: &str,
-        failure: HookFailure,
-        log: &Path,
-    ) -> BuildError {
-        let package = sdist.display();
+    fn hook_error(&self, tree: &Tree, hook: &str, failure: HookFailure, log: &Path) -> BuildError {
+        let package = tree.subject.display.clone();
         let hook = hook.to_string();
-        let findings = tree.findings(sdist);
+        let findings = tree.findings();
         match failure {
             HookFailure::Spawn(message) | HookFailure::BadAnswer(message) => BuildError::HookRun {
                 package,
@@ -778,7 +970,7 @@ impl Builder {
                 findings,
             },
             HookFailure::Failed { status, tail } => BuildError::HookFailed {
-                log: self.keep_log(sdist, &hook, log),
+                log: self.keep_log(&tree.subject, &hook, log),
                 package,
                 hook,
                 status,
@@ -796,12 +988,82 @@ impl Builder {
 
     /// Copy a failed hook's log where the user can read it after the build
     /// directory is gone.
-    fn keep_log(&self, sdist: &Sdist, hook: &str, log: &Path) -> Option<PathBuf> {
+    fn keep_log(&self, subject: &Subject, hook: &str, log: &Path) -> Option<PathBuf> {
         let dir = self.cache_dir.join("build-logs");
         std::fs::create_dir_all(&dir).ok()?;
-        let dest = dir.join(format!("{}-{}-{hook}.log", sdist.name, sdist.version));
+        let dest = dir.join(format!("{}-{hook}.log", subject.log_stem));
         std::fs::copy(log, &dest).ok()?;
         Some(dest)
+    }
+}
+
+/// A file or directory a hook says it made: one plain name with one of the
+/// expected suffixes, really inside `dir`, not a symbolic link.
+fn checked_output(
+    tree: &Tree,
+    dir: &Path,
+    name: &str,
+    suffixes: &[&str],
+    is_dir: bool,
+) -> Result<PathBuf, BuildError> {
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', '\0'])
+        && suffixes.iter().any(|s| name.ends_with(s));
+    if !plain {
+        let wanted: Vec<String> = suffixes.iter().map(|s| format!("`*{s}`")).collect();
+        return Err(wrong_output(
+            tree,
+            name,
+            &format!("it is not a plain {} name", wanted.join(" or ")),
+        ));
+    }
+    let path = dir.join(name);
+    let kind = std::fs::symlink_metadata(&path)
+        .map_err(|_| wrong_output(tree, name, "the build did not create it"))?
+        .file_type();
+    if (is_dir && !kind.is_dir()) || (!is_dir && !kind.is_file()) {
+        return Err(wrong_output(
+            tree,
+            name,
+            if is_dir {
+                "it is not a directory"
+            } else {
+                "it is not a regular file"
+            },
+        ));
+    }
+    Ok(path)
+}
+
+/// Parse metadata a build produced; it must name the sdist's project and version.
+fn checked_metadata(
+    tree: &Tree,
+    sdist: &Sdist,
+    what: &str,
+    bytes: &[u8],
+) -> Result<CoreMetadata, BuildError> {
+    let metadata = CoreMetadata::parse(bytes)
+        .map_err(|e| wrong_output(tree, what, &format!("its metadata is not valid: {e}")))?;
+    if metadata.name != sdist.name || metadata.version != sdist.version {
+        return Err(wrong_output(
+            tree,
+            what,
+            &format!(
+                "its metadata says {} {}, not {}",
+                metadata.name, metadata.version, tree.subject.display
+            ),
+        ));
+    }
+    Ok(metadata)
+}
+
+fn wrong_output(tree: &Tree, found: &str, reason: &str) -> BuildError {
+    BuildError::WrongOutput {
+        package: tree.subject.display.clone(),
+        found: found.chars().take(200).collect(),
+        reason: reason.to_string(),
+        findings: tree.findings(),
     }
 }
 

@@ -1,6 +1,6 @@
-//! The source tree of an sdist: safe extraction (through `pyward-archive`,
-//! which refuses the same attacks as for wheels), the single top-level
-//! directory, and the `[build-system]` table of `pyproject.toml` (PEP 517/518)
+//! The source tree of an sdist or a project directory: safe extraction
+//! (through `pyward-archive`, which refuses the same attacks as for wheels),
+//! the single top-level directory, and the `[build-system]` table of `pyproject.toml` (PEP 517/518)
 //! with its defaults and the rule that `backend-path` stays inside the tree.
 
 use std::path::{Path, PathBuf};
@@ -37,6 +37,14 @@ pub enum SourceError {
     BackendPath { entry: String, reason: String },
     #[error("the archive {0}")]
     Layout(String),
+    #[error("there is no such directory")]
+    NotFound,
+    #[error("it is not a directory")]
+    NotADirectory,
+    #[error("it has no pyproject.toml or setup.py, so it is not a Python project")]
+    NotAProject,
+    #[error("it holds {0}, more than pyward copies to build a project")]
+    TooLarge(String),
 }
 
 /// Extract `archive` (`zip` when `extension` is `zip`, else tar, plain or

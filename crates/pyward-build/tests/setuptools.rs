@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 
 use common::index_installer::IndexInstaller;
 use common::{install_and_run, python, write_sdist};
-use pyward_build::{Builder, SandboxPolicy};
+use pyward_build::{Builder, SandboxPolicy, Sdist};
 use pyward_dist::InterpreterInfo;
 use pyward_guard::{Check, Severity};
-use pyward_testkit::index::TestIndex;
+use pyward_testkit::index::{RunningIndex, TestIndex};
 use pyward_testkit::wheel::SdistBuilder;
+use sha2::Digest;
 
 /// Wheels of `setuptools` and `wheel` that Python installations on this
 /// machine ship, newest first per project.
@@ -75,23 +76,21 @@ fn setuptools_version(path: &Path) -> Option<(u64, u64)> {
     Some((parts.next()??, parts.next()??))
 }
 
-#[test]
-fn a_setup_py_only_sdist_builds_with_setuptools_from_the_index() {
-    let Some(py) = python() else {
-        eprintln!("skipped: no python3 on this machine");
-        return;
-    };
-    let wheels = shipped_wheels(&py);
+/// A test index serving the setuptools (and wheel) wheels that ship with
+/// the Pythons on this machine; `None` (and a message) when they cannot
+/// build anything.
+fn setuptools_index(py: &InterpreterInfo) -> Option<RunningIndex> {
+    let wheels = shipped_wheels(py);
     let newest_setuptools = wheels.iter().filter_map(|w| setuptools_version(w)).max();
     let has_wheel = wheels.iter().any(|w| project_of(w) == "wheel");
     match newest_setuptools {
         None => {
             eprintln!("skipped: no setuptools wheel ships with the Pythons on this machine");
-            return;
+            return None;
         }
         Some(v) if v < (70, 1) && !has_wheel => {
             eprintln!("skipped: setuptools {}.{} needs the `wheel` package, and no wheel of it ships with the Pythons on this machine", v.0, v.1);
-            return;
+            return None;
         }
         Some(_) => {}
     }
@@ -100,7 +99,18 @@ fn a_setup_py_only_sdist_builds_with_setuptools_from_the_index() {
         let name = w.file_name().unwrap().to_string_lossy().to_string();
         index.add_file(&project_of(w), &name, std::fs::read(w).unwrap());
     }
-    let index = index.serve();
+    Some(index.serve())
+}
+
+#[test]
+fn a_setup_py_only_sdist_builds_with_setuptools_from_the_index() {
+    let Some(py) = python() else {
+        eprintln!("skipped: no python3 on this machine");
+        return;
+    };
+    let Some(index) = setuptools_index(&py) else {
+        return;
+    };
 
     let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -164,4 +174,58 @@ setup(
         "import legacy_demo; print(legacy_demo.ANSWER)",
     );
     assert_eq!(out, "built by setuptools");
+}
+
+#[test]
+fn a_setup_py_only_project_directory_builds_an_sdist_and_a_wheel() {
+    let Some(py) = python() else {
+        eprintln!("skipped: no python3 on this machine");
+        return;
+    };
+    let Some(index) = setuptools_index(&py) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("legacytree");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(
+        project.join("setup.py"),
+        "from setuptools import setup\n\nsetup(name='legacytree', version='0.3', py_modules=['legacytree'])\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("legacytree.py"),
+        "ANSWER = 'from a directory'\n",
+    )
+    .unwrap();
+    let installer = IndexInstaller::new(&index.url(), &dir.path().join("icache")).unwrap();
+    let builder = Builder::new(py.clone(), dir.path().join("cache"), SandboxPolicy::Prefer);
+
+    let built = builder.build_sdist_from_tree(&project, &installer).unwrap();
+    assert_eq!(built.filename, "legacytree-0.3.tar.gz");
+    let calls = installer.calls.lock().unwrap().clone();
+    assert!(calls[0][0].starts_with("setuptools "), "{calls:?}");
+    // setuptools wrote its egg-info into the copy, not into the project.
+    let mut left: Vec<String> = std::fs::read_dir(&project)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["legacytree.py", "setup.py"]);
+
+    let sha = hex::encode(sha2::Sha256::digest(std::fs::read(&built.path).unwrap()));
+    let sdist = Sdist::new(&built.path, &built.filename, None, &sha).unwrap();
+    let wheel = builder.build_wheel(&sdist, &installer).unwrap();
+    assert_eq!(
+        wheel.filename.to_string(),
+        "legacytree-0.3-py3-none-any.whl"
+    );
+    let out = install_and_run(
+        &py,
+        dir.path(),
+        &wheel.wheel_path,
+        &wheel.filename,
+        "import legacytree; print(legacytree.ANSWER)",
+    );
+    assert_eq!(out, "from a directory");
 }

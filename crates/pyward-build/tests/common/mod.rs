@@ -58,6 +58,10 @@ pub struct InTree {
     pub wheel_name: Option<String>,
     /// Extra `pyproject.toml` `[build-system]` lines.
     pub extra_build_system: String,
+    /// What `get_requires_for_build_sdist` returns.
+    pub get_requires_sdist: Vec<String>,
+    /// Python run at the start of `build_sdist` (indented by the helper).
+    pub sdist_code: String,
 }
 
 impl InTree {
@@ -73,6 +77,8 @@ impl InTree {
             build_code: String::new(),
             wheel_name: None,
             extra_build_system: String::new(),
+            get_requires_sdist: Vec::new(),
+            sdist_code: String::new(),
         }
     }
 
@@ -97,6 +103,7 @@ MODULE = {module_name:?}
 MODULE_SOURCE = {module:?}
 REQUIRES_DIST = {requires_dist}
 GET_REQUIRES = {get_requires}
+GET_REQUIRES_SDIST = {get_requires_sdist}
 
 
 def _metadata():
@@ -128,6 +135,29 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         for path, data in files:
             z.writestr(path, data)
     return filename
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    return GET_REQUIRES_SDIST
+
+
+def build_sdist(sdist_directory, config_settings=None):
+{sdist_code}
+    import io, tarfile
+    base = DIST + "-" + VERSION
+    filename = base + ".tar.gz"
+    with tarfile.open(os.path.join(sdist_directory, filename), "w:gz") as tar:
+        for dirpath, dirnames, filenames in os.walk("."):
+            # Python's own byte code of this backend, written during the build.
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
+                path = os.path.normpath(os.path.join(dirpath, name))
+                tar.add(path, arcname=base + "/" + path, recursive=False)
+        pkg_info = _metadata().encode()
+        info = tarfile.TarInfo(base + "/PKG-INFO")
+        info.size = len(pkg_info)
+        tar.addfile(info, io.BytesIO(pkg_info))
+    return filename
 "#,
             name = wheel_name,
             version = self.version,
@@ -135,6 +165,12 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
             module = self.module,
             requires_dist = Self::list(&self.requires_dist),
             get_requires = Self::list(&self.get_requires),
+            get_requires_sdist = Self::list(&self.get_requires_sdist),
+            sdist_code = indent(if self.sdist_code.is_empty() {
+                "pass"
+            } else {
+                &self.sdist_code
+            }),
             build_code = indent(if self.build_code.is_empty() {
                 "pass"
             } else {
@@ -173,6 +209,14 @@ def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
 
     pub fn sdist(&self) -> (String, Vec<u8>) {
         self.sdist_builder().build()
+    }
+
+    /// Write the project's `pyproject.toml` and backend into `dir`, as a
+    /// checkout of it would hold them.
+    pub fn write_project(&self, dir: &Path) {
+        std::fs::create_dir_all(dir.join("_build")).unwrap();
+        std::fs::write(dir.join("pyproject.toml"), self.pyproject()).unwrap();
+        std::fs::write(dir.join("_build/backend.py"), self.backend()).unwrap();
     }
 }
 
