@@ -21,7 +21,9 @@ use pyward_build::{
     BuildEnvInstaller, BuildError, BuildOutcome, Builder, SandboxPolicy, SandboxStatus, Sdist,
     SourceBuilds,
 };
-use pyward_dist::{CoreMetadata, DistFilename, PackageName, Requirement, Version, WheelFilename};
+use pyward_dist::{
+    CoreMetadata, DistFilename, InterpreterInfo, PackageName, Requirement, Version, WheelFilename,
+};
 use pyward_guard::integrity::{self, Expectation, Observed, Verified};
 use pyward_guard::{Check, Decision, Finding, HashSource, PackageRef, Policy};
 use pyward_index::{DistFile, IndexClient, IndexUrl};
@@ -176,6 +178,8 @@ pub struct Builds {
     failure: Mutex<Option<Failure>>,
     /// Findings about build requirements (known malware, a changed file).
     env_findings: Mutex<Vec<Finding>>,
+    /// Findings of building project directories into sdists.
+    tree_findings: Mutex<Vec<Finding>>,
     announced: AtomicBool,
     /// Sdists (by sha256) built or prepared in this run, and the time spent building.
     fresh: Mutex<HashSet<String>>,
@@ -188,14 +192,14 @@ pub struct Builds {
 impl Builds {
     pub fn new(
         ctx: &Context,
-        env: &Environment,
+        interpreter: &InterpreterInfo,
         client: &IndexClient,
         config: &Config,
         policy: &Policy,
         settings: BuildSettings,
     ) -> Builds {
         // Built wheels go to `built-wheels-v1/`, next to the other caches.
-        let builder = Builder::new(env.interpreter.clone(), &ctx.cache.root, settings.sandbox);
+        let builder = Builder::new(interpreter.clone(), &ctx.cache.root, settings.sandbox);
         Builds {
             settings,
             builder,
@@ -213,6 +217,7 @@ impl Builds {
             policy: policy.clone(),
             failure: Mutex::new(None),
             env_findings: Mutex::new(Vec::new()),
+            tree_findings: Mutex::new(Vec::new()),
             announced: AtomicBool::new(false),
             fresh: Mutex::new(HashSet::new()),
             build_time: Mutex::new(Duration::ZERO),
@@ -470,6 +475,214 @@ impl Builds {
             }
         }
         Ok((path, sha256, size))
+    }
+}
+
+impl Builds {
+    /// The metadata of an sdist the user gave as a file or URL: audited by
+    /// its name and version and scanned before any of its code runs, then
+    /// prepared in the sandbox like any sdist of the index.
+    fn local_metadata(&self, local: &pipeline::LocalSdist) -> Result<CoreMetadata, String> {
+        let (name, version) = (&local.parsed.name, &local.parsed.version);
+        if let Some(reason) = self.settings.refusal(name) {
+            return Err(format!(
+                "{} needs building from source, and {reason}",
+                local.display
+            ));
+        }
+        let blocked = self.blocked_by_audit(&[(name.clone(), version.clone())], true);
+        if let Some(first) = blocked.first() {
+            let message = format!("{name} {version} was not built: {}", first.title);
+            self.stop(Failure::Refused(blocked));
+            return Err(message);
+        }
+        let blocked = self.blocked_by_scan(vec![Artifact {
+            path: local.path.clone(),
+            sha256: local.sha256.clone(),
+            name: name.clone(),
+            version: version.clone(),
+            sdist: true,
+        }]);
+        if let Some(first) = blocked.first() {
+            let message = format!("{name} {version} was not built: {}", first.title);
+            self.stop(Failure::Refused(blocked));
+            return Err(message);
+        }
+        let sdist = Sdist::from_parsed(
+            &local.path,
+            &local.filename,
+            local.parsed.clone(),
+            &local.sha256,
+        );
+        let started = Instant::now();
+        match self.builder.prepare_metadata(&sdist, self) {
+            Ok(prepared) => {
+                if !prepared.from_cache {
+                    self.record_build(&sdist.sha256, started.elapsed());
+                }
+                Ok(prepared.metadata)
+            }
+            Err(e) => {
+                let message = e.to_string();
+                self.stop(Failure::Build(e));
+                Err(message)
+            }
+        }
+    }
+}
+
+impl Builds {
+    /// The sdist of a project directory, built by its backend in the
+    /// sandbox on a copy of the directory, and kept in the archive cache
+    /// under its sha256.
+    fn sdist_of_tree(&self, tree: &pipeline::LocalTree) -> Result<pipeline::LocalSdist, String> {
+        let built = self
+            .builder
+            .build_sdist_from_tree(&tree.path, self)
+            .map_err(|e| {
+                let message = e.to_string();
+                self.stop(Failure::Build(e));
+                message
+            })?;
+        self.tree_findings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(built.findings.iter().cloned());
+        let (sha256, size) = pipeline::sha256_file(&built.path).map_err(|e| e.to_string())?;
+        let archives = self.quiet.cache.archives();
+        fs_err::create_dir_all(&archives).map_err(|e| e.to_string())?;
+        let path = archives.join(&sha256);
+        fs_err::rename(&built.path, &path).map_err(|e| e.to_string())?;
+        if let Some(dir) = built.path.parent() {
+            let _ = fs_err::remove_dir(dir);
+        }
+        let parsed = pyward_dist::SdistFilename::parse(&built.filename, None)
+            .map_err(|e| format!("{}: {e}", built.filename))?;
+        Ok(pipeline::LocalSdist {
+            path,
+            url: None,
+            display: format!(
+                "{} (the project in {})",
+                built.filename,
+                tree.path.display()
+            ),
+            filename: built.filename,
+            parsed,
+            sha256,
+            size,
+            directory: Some(tree.path.clone()),
+        })
+    }
+
+    /// Notices from building project directories into sdists (links left
+    /// out of the copy, network attempts), to show with the install.
+    pub fn take_tree_findings(&self) -> Vec<Finding> {
+        std::mem::take(&mut *self.tree_findings.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Builds for commands that resolve without installing (`lock`, `audit`):
+/// sdists are built (sandboxed, after audit and scan) only to learn their
+/// metadata, under the configuration's rules.
+pub fn for_resolution(
+    ctx: &Context,
+    interpreter: &InterpreterInfo,
+    client: &IndexClient,
+    config: &Config,
+) -> CliResult<Arc<Builds>> {
+    let settings = BuildSettings::new(false, &[], &[], config)?;
+    let policy = config.policy(None, &[], &[]);
+    Ok(Arc::new(Builds::new(
+        ctx,
+        interpreter,
+        client,
+        config,
+        &policy,
+        settings,
+    )))
+}
+
+/// Learn the metadata of the sdists given as files or URLs (they become
+/// fixed inputs of the resolution, like given wheels). On failure the error
+/// is what `Builds::stopped` makes of it.
+pub async fn prepare_local_sdists(
+    ctx: &Context,
+    inputs: &mut pipeline::Inputs,
+    builds: &Arc<Builds>,
+) -> CliResult<()> {
+    // A project directory becomes an sdist first (its backend's
+    // `build_sdist`, sandboxed, on a copy); then it is an sdist like any other.
+    for tree in std::mem::take(&mut inputs.local_trees) {
+        builds.announce_sandbox(&ctx.printer);
+        let spinner = crate::commands::spinner(
+            ctx,
+            &format!("Preparing the project in {}", tree.path.display()),
+        );
+        let this = builds.clone();
+        let (sdist, tree) = tokio::task::spawn_blocking(move || {
+            let sdist = this.sdist_of_tree(&tree);
+            (sdist, tree)
+        })
+        .await
+        .map_err(|e| CliError::failed(e.to_string()))?;
+        drop(spinner);
+        let sdist = sdist.map_err(CliError::failed)?;
+        if let Some(named) = &tree.pending.name {
+            if named != &sdist.parsed.name {
+                return Err(CliError::input(format!(
+                    "the project in {} is {}, not {named}",
+                    tree.path.display(),
+                    sdist.parsed.name
+                )));
+            }
+        }
+        inputs.requirements.retain(|r| r.name != sdist.parsed.name);
+        inputs.requirements.push(
+            tree.pending
+                .requirement(&sdist.parsed.name, &sdist.parsed.version)?,
+        );
+        inputs.local_sdists.push(sdist);
+    }
+    for local in std::mem::take(&mut inputs.local_sdists) {
+        builds.announce_sandbox(&ctx.printer);
+        let spinner = crate::commands::spinner(ctx, &format!("Preparing {}", local.filename));
+        let this = builds.clone();
+        let (metadata, local) = tokio::task::spawn_blocking(move || {
+            let metadata = this.local_metadata(&local);
+            (metadata, local)
+        })
+        .await
+        .map_err(|e| CliError::failed(e.to_string()))?;
+        drop(spinner);
+        let metadata = metadata.map_err(CliError::failed)?;
+        inputs.local.push(pipeline::LocalDist {
+            path: local.path,
+            url: local.url,
+            filename: local.filename,
+            sdist: true,
+            directory: local.directory,
+            sha256: local.sha256,
+            size: local.size,
+            metadata,
+        });
+    }
+    Ok(())
+}
+
+/// For commands that do not install: a build that stopped a resolution, as
+/// an error (its blocking findings printed first).
+pub fn resolution_error(
+    ctx: &Context,
+    builds: &Builds,
+    err: CliError,
+    policy: &Policy,
+) -> CliError {
+    match builds.stopped(err, &ctx.printer) {
+        Stopped::Refused(findings) => {
+            ctx.printer.findings(&findings, policy, Decision::Block);
+            CliError::refused("a package was refused before any of its code ran")
+        }
+        Stopped::Error(e) => e,
     }
 }
 

@@ -373,6 +373,9 @@ pub struct SyncArgs {
     /// Do not check file hashes (the summary says so loudly).
     #[arg(long)]
     pub no_verify_hashes: bool,
+    /// Never build from source: a package the lock pins only as an sdist is an error.
+    #[arg(long)]
+    pub no_build: bool,
 }
 
 #[derive(Debug, Args)]

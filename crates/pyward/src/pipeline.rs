@@ -8,7 +8,8 @@ use std::str::FromStr;
 use std::time::Instant;
 
 use pyward_dist::{
-    CoreMetadata, InterpreterInfo, PackageName, Requirement, Tags, VersionOrUrl, WheelFilename,
+    CoreMetadata, DistFilename, ExtraName, InterpreterInfo, MarkerTree, PackageName, Requirement,
+    SdistFilename, Tags, Version, VersionOrUrl,
 };
 use pyward_guard::HashSource;
 use pyward_index::{IndexClient, IndexUrl};
@@ -34,10 +35,16 @@ pub type HashPin = (Vec<String>, HashSource);
 pub struct Inputs {
     pub requirements: Vec<Requirement>,
     pub constraints: Vec<Requirement>,
-    /// Wheels given as a local path or URL, before they are read.
-    pub pending_local: Vec<String>,
-    /// The same, once read.
+    /// Wheels and sdists given as a local path or URL, before they are read.
+    pub pending_local: Vec<PendingLocal>,
+    /// The same, once read (sdists once their metadata is known).
     pub local: Vec<LocalDist>,
+    /// Sdists given as a local path or URL, fetched and hashed, whose
+    /// metadata needs a build step (`build::prepare_local_sdists`).
+    pub local_sdists: Vec<LocalSdist>,
+    /// Project directories given as a path, to be built into sdists first
+    /// (`build::prepare_local_sdists`).
+    pub local_trees: Vec<LocalTree>,
     /// `--hash` pins by package name, with the line they came from.
     pub pinned_hashes: HashMap<PackageName, HashPin>,
     pub index_url: Option<String>,
@@ -45,14 +52,70 @@ pub struct Inputs {
     pub pre: bool,
 }
 
-/// A wheel given directly, fetched and read before resolution.
+/// A file or URL the user gave, with what the requirement said around it.
+pub struct PendingLocal {
+    pub location: String,
+    /// `name @ …`: the name the distribution must have.
+    pub name: Option<PackageName>,
+    pub extras: Vec<ExtraName>,
+    pub marker: MarkerTree,
+}
+
+impl PendingLocal {
+    /// The requirement that stands for the distribution once its name and
+    /// version are known: `name[extras]==version ; marker`.
+    pub fn requirement(&self, name: &PackageName, version: &Version) -> CliResult<Requirement> {
+        let mut req = Requirement::from_str(&format!("{name}=={version}"))
+            .map_err(|e| CliError::failed(e.to_string()))?;
+        req.extras = self.extras.clone();
+        req.marker = self.marker.clone();
+        Ok(req)
+    }
+}
+
+/// A wheel or sdist given directly, fetched and read before resolution.
 pub struct LocalDist {
     pub path: PathBuf,
     pub url: Option<Url>,
-    pub filename: WheelFilename,
+    pub filename: String,
+    /// A source distribution: built at install time.
+    pub sdist: bool,
+    /// The project directory the sdist was built from, when it was.
+    pub directory: Option<PathBuf>,
     pub sha256: String,
     pub size: u64,
     pub metadata: CoreMetadata,
+}
+
+/// A project directory given as a path; nothing of it has run.
+pub struct LocalTree {
+    pub path: PathBuf,
+    pub pending: PendingLocal,
+}
+
+/// An sdist given directly, fetched and hashed; nothing of it has run.
+pub struct LocalSdist {
+    pub path: PathBuf,
+    pub url: Option<Url>,
+    /// Its file name, and the name and version that file name claims.
+    pub filename: String,
+    pub parsed: SdistFilename,
+    pub sha256: String,
+    pub size: u64,
+    /// How the user gave it, for messages.
+    pub display: String,
+    /// The project directory it was built from, when it was.
+    pub directory: Option<PathBuf>,
+}
+
+impl Inputs {
+    /// Names of the packages given as files or URLs.
+    pub fn local_names(&self) -> impl Iterator<Item = &PackageName> {
+        self.local
+            .iter()
+            .map(|l| &l.metadata.name)
+            .chain(self.local_sdists.iter().map(|s| &s.parsed.name))
+    }
 }
 
 pub fn indent(text: &str) -> String {
@@ -150,15 +213,41 @@ pub fn gather_inputs(args: &RequirementArgs, cwd: &Path) -> CliResult<Inputs> {
                     inputs.pinned_hashes.insert(req.name.clone(), pin);
                 }
                 if let Some(VersionOrUrl::Url(url)) = &req.version_or_url {
-                    inputs.pending_local.push(url.to_string());
+                    inputs.pending_local.push(PendingLocal {
+                        location: url.to_string(),
+                        name: Some(req.name.clone()),
+                        extras: req.extras.clone(),
+                        marker: req.marker.clone(),
+                    });
+                } else {
+                    inputs.requirements.push(req);
                 }
-                inputs.requirements.push(req);
             }
-            RequirementSpec::Path { path, .. } => {
-                inputs.pending_local.push(path.display().to_string());
+            RequirementSpec::Path {
+                name,
+                path,
+                extras,
+                marker,
+            } => {
+                inputs.pending_local.push(PendingLocal {
+                    location: path.display().to_string(),
+                    name,
+                    extras,
+                    marker,
+                });
             }
-            RequirementSpec::Url { url, .. } => {
-                inputs.pending_local.push(url.to_string());
+            RequirementSpec::Url {
+                name,
+                url,
+                extras,
+                marker,
+            } => {
+                inputs.pending_local.push(PendingLocal {
+                    location: url.to_string(),
+                    name,
+                    extras,
+                    marker,
+                });
             }
             RequirementSpec::Editable { .. } => {
                 return Err(CliError::input(
@@ -224,7 +313,8 @@ pub async fn fetch_local_dists(
     client: &IndexClient,
     ctx: &Context,
 ) -> CliResult<()> {
-    for location in std::mem::take(&mut inputs.pending_local) {
+    for pending in std::mem::take(&mut inputs.pending_local) {
+        let location = pending.location.clone();
         let parsed = Url::parse(&location).ok().filter(|u| u.scheme().len() > 1);
         let (path, url) = match &parsed {
             Some(u) if u.scheme() == "http" || u.scheme() == "https" => {
@@ -249,6 +339,10 @@ pub async fn fetch_local_dists(
             ),
             _ => (PathBuf::from(&location), None),
         };
+        if url.is_none() && path.is_dir() {
+            inputs.local_trees.push(LocalTree { path, pending });
+            continue;
+        }
         let display_name = url
             .as_ref()
             .map(|u| u.to_string())
@@ -262,18 +356,56 @@ pub async fn fetch_local_dists(
             })
             .or_else(|| path.file_name().map(|f| f.to_string_lossy().to_string()))
             .unwrap_or_default();
-        if !filename_str.ends_with(".whl") {
-            return Err(CliError::input(format!(
-                "{display_name} is not a wheel; installing from source needs a build step, which this version of pyward does not have yet"
-            )));
-        }
+        // A legacy sdist name (`my-pkg-1.0.tar.gz`) is split by the name
+        // of the `name @ URL` requirement that gave it, when there is one.
+        let named_by = pending.name.clone();
+        let parsed = DistFilename::parse(&filename_str, None).or_else(|e| match &named_by {
+            Some(name) => DistFilename::parse(&filename_str, Some(name)),
+            None => Err(e),
+        });
         let filename =
-            WheelFilename::from_str(&filename_str).map_err(|e| CliError::input(e.to_string()))?;
+            match parsed {
+                Ok(f) => f,
+                Err(e) => return Err(CliError::input(format!(
+                    "{display_name} is neither a wheel nor a source distribution (sdist): {e}"
+                ))
+                .hint(
+                    "pyward installs .whl files, sdists (.tar.gz, .zip) and project directories",
+                )),
+            };
         let bytes_path = path.clone();
         let (sha256, size) = tokio::task::spawn_blocking(move || sha256_file(&bytes_path))
             .await
             .map_err(|e| CliError::failed(e.to_string()))?
             .map_err(|e| CliError::input(format!("cannot read {display_name}: {e}")))?;
+        if let Some(named) = &named_by {
+            if named != filename.name() {
+                return Err(CliError::input(format!(
+                    "{display_name} is a distribution of {}, not of {named}",
+                    filename.name()
+                )));
+            }
+        }
+        let filename = match filename {
+            DistFilename::Wheel(w) => w,
+            DistFilename::Sdist(parsed) => {
+                inputs.requirements.retain(|r| r.name != parsed.name);
+                inputs
+                    .requirements
+                    .push(pending.requirement(&parsed.name, &parsed.version)?);
+                inputs.local_sdists.push(LocalSdist {
+                    path,
+                    url,
+                    filename: filename_str,
+                    parsed,
+                    sha256,
+                    size,
+                    display: display_name,
+                    directory: None,
+                });
+                continue;
+            }
+        };
         let md_path = path.clone();
         let metadata_bytes =
             tokio::task::spawn_blocking(move || pyward_archive::read_wheel_metadata(&md_path))
@@ -289,14 +421,15 @@ pub async fn fetch_local_dists(
             )));
         }
         inputs.requirements.retain(|r| r.name != metadata.name);
-        inputs.requirements.push(
-            Requirement::from_str(&format!("{}=={}", metadata.name, metadata.version))
-                .map_err(|e| CliError::failed(e.to_string()))?,
-        );
+        inputs
+            .requirements
+            .push(pending.requirement(&metadata.name, &metadata.version)?);
         inputs.local.push(LocalDist {
             path,
             url,
-            filename,
+            filename: filename.to_string(),
+            sdist: false,
+            directory: None,
             sha256,
             size,
             metadata,
@@ -330,21 +463,15 @@ pub struct ResolveSettings {
     pub preferences: HashMap<PackageName, pyward_dist::Version>,
     pub pre: bool,
     pub exclude_newer: Option<String>,
+    /// Nothing will be installed (`lock`, `audit`): read wheel metadata with
+    /// HTTP range requests where the index publishes no metadata files,
+    /// instead of downloading whole wheels (which an install reuses).
+    pub metadata_only: bool,
 }
 
-/// Resolve `inputs` for `info`, printing the one-line result.
+/// Resolve `inputs` for `info`, printing the one-line result; sdists are
+/// built through `sdists` where only source fits (`None`: wheels only).
 pub async fn resolve(
-    ctx: &Context,
-    client: &IndexClient,
-    info: &InterpreterInfo,
-    inputs: &Inputs,
-    settings: ResolveSettings,
-) -> CliResult<Resolution> {
-    resolve_with(ctx, client, info, inputs, settings, None).await
-}
-
-/// The same, building sdists through `sdists` where only source fits.
-pub async fn resolve_with(
     ctx: &Context,
     client: &IndexClient,
     info: &InterpreterInfo,
@@ -382,6 +509,7 @@ pub async fn resolve_with(
             allow_sdist: sdists.is_some(),
             sdist_metadata: sdists,
             archive_dir: ctx.cache.archives(),
+            metadata_by_range: settings.metadata_only,
         },
     )
     .await;

@@ -161,3 +161,104 @@ fn a_damaged_advisory_database_is_never_called_clean() {
         text(&out)
     );
 }
+
+/// `app` needs `vulnlib`; `vulnlib` 1.0 (vulnerable) also needs `oldhelper`,
+/// which the fixed 1.1 no longer does.
+fn index_with_dependencies() -> TestIndex {
+    let mut index = TestIndex::new();
+    publish(
+        &mut index,
+        "app",
+        WheelBuilder::new("app", "1.0")
+            .requires_dist("vulnlib")
+            .file("app/__init__.py", b"".to_vec()),
+    );
+    publish(
+        &mut index,
+        "vulnlib",
+        WheelBuilder::new("vulnlib", "1.0")
+            .requires_dist("oldhelper")
+            .file("vulnlib/__init__.py", b"".to_vec()),
+    );
+    publish(
+        &mut index,
+        "vulnlib",
+        WheelBuilder::new("vulnlib", "1.1").file("vulnlib/__init__.py", b"".to_vec()),
+    );
+    publish(
+        &mut index,
+        "oldhelper",
+        WheelBuilder::new("oldhelper", "1.0").file("oldhelper/__init__.py", b"".to_vec()),
+    );
+    index
+}
+
+#[test]
+fn audit_fix_rewrites_the_pins_of_a_requirements_file_and_a_dry_run_changes_nothing() {
+    let fx = Fixture::new(index_with_dependencies());
+    advisories(&fx, &today());
+    let reqs = fx.dir.path().join("requirements.txt");
+    let original = "# the app\napp==1.0\nvulnlib==1.0  # pinned by hand\n";
+    std::fs::write(&reqs, original).unwrap();
+    let url = fx.index.url();
+    let r = reqs.to_str().unwrap();
+
+    let out = fx.pyward(&["audit", "fix", "--dry-run", "-r", r, "-i", &url]);
+    let all = text(&out);
+    assert!(all.contains("vulnlib 1.0 → 1.1"), "{all}");
+    assert!(all.contains("Dry run"), "{all}");
+    assert_eq!(std::fs::read_to_string(&reqs).unwrap(), original);
+
+    let out = fx.pyward(&["audit", "fix", "-r", r, "-i", &url]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let fixed = std::fs::read_to_string(&reqs).unwrap();
+    assert!(fixed.contains("vulnlib==1.1"), "{fixed}");
+    assert!(
+        fixed.contains("# the app") && fixed.contains("app==1.0"),
+        "{fixed}"
+    );
+    let out = fx.pyward(&["audit", "-r", r, "-i", &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+#[test]
+fn audit_fix_locks_a_pylock_again_with_the_fixed_versions_and_drops_what_is_no_longer_needed() {
+    let fx = Fixture::new(index_with_dependencies());
+    advisories(&fx, &today());
+    let reqs = fx.dir.path().join("requirements.txt");
+    std::fs::write(&reqs, "app\nvulnlib==1.0\n").unwrap();
+    let lock = fx.dir.path().join("pylock.toml");
+    let url = fx.index.url();
+    let (r, l) = (reqs.to_str().unwrap(), lock.to_str().unwrap());
+    let out = fx.pyward(&["lock", "-r", r, "-o", l, "-i", &url]);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = std::fs::read_to_string(&lock).unwrap();
+    assert!(before.contains("name = \"oldhelper\""), "{before}");
+
+    let out = fx.pyward(&["audit", "-r", l]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = fx.pyward(&["audit", "fix", "--dry-run", "-r", l, "-i", &url]);
+    let all = text(&out);
+    assert!(all.contains("vulnlib 1.0 → 1.1"), "{all}");
+    assert!(all.contains("oldhelper 1.0 → no longer needed"), "{all}");
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), before);
+    // Nothing was installed into the environment by a lock fix.
+    let venv_before = fx.snapshot();
+
+    let out = fx.pyward(&["audit", "fix", "-r", l, "-i", &url]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("Locked 2 packages again"), "{all}");
+    let after = std::fs::read_to_string(&lock).unwrap();
+    assert!(after.contains("vulnlib-1.1-py3-none-any.whl"), "{after}");
+    assert!(!after.contains("oldhelper"), "{after}");
+    assert!(after.contains("sha256 = "), "{after}");
+    assert_eq!(fx.snapshot(), venv_before);
+    let out = fx.pyward(&["audit", "-r", l]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The fixed lock installs.
+    let venv = fx.venv();
+    let out = fx.pyward(&["sync", "--python", venv.to_str().unwrap(), l]);
+    assert!(out.status.success(), "{}", text(&out));
+}

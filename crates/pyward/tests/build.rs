@@ -78,6 +78,24 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         for path, data in files:
             z.writestr(path, data)
     return filename
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    import tarfile
+    base = DIST + "-" + VERSION
+    filename = base + ".tar.gz"
+    with tarfile.open(os.path.join(sdist_directory, filename), "w:gz") as t:
+        for root, dirs, names in os.walk("."):
+            dirs[:] = [d for d in dirs if d not in (".git", ".venv")]
+            for n in names:
+                path = os.path.normpath(os.path.join(root, n))
+                t.add(path, arcname=base + "/" + path)
+        info = tarfile.TarInfo(base + "/PKG-INFO")
+        data = _metadata().encode()
+        info.size = len(data)
+        import io
+        t.addfile(info, io.BytesIO(data))
+    return filename
 "#,
             name = self.name,
             version = self.version,
@@ -398,4 +416,204 @@ fn an_sdist_that_does_not_match_its_pinned_hash_is_never_built() {
     // Nothing was built, not even its metadata.
     assert!(!fx.cache().join("built-wheels-v1").exists());
     assert_eq!(before, fx.snapshot(), "the environment changed");
+}
+
+impl InTree {
+    /// The sdist as a file in `dir`, as a user would have downloaded it.
+    fn write_to(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let pyproject = format!(
+            "[build-system]\nrequires = {:?}\nbuild-backend = \"backend\"\nbackend-path = [\"_build\"]\n",
+            self.requires
+        );
+        let (filename, bytes) = SdistBuilder::new(self.name, self.version)
+            .file("pyproject.toml", pyproject)
+            .file("_build/backend.py", self.backend())
+            .build();
+        let path = dir.join(filename);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+#[test]
+fn a_local_sdist_file_is_scanned_built_in_the_sandbox_and_installed_with_its_dependencies() {
+    let mut index = TestIndex::new();
+    publish(&mut index, "lib", lib());
+    let fx = Fixture::new(index);
+    let mut local = InTree::new("local-tool", "2.0");
+    local.requires_dist = vec!["lib"];
+    let sdist = local.write_to(fx.dir.path());
+    let out = fx.install(&[sdist.to_str().unwrap()]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("Installed 2 packages"), "{all}");
+    assert!(all.contains("(1 built from source"), "{all}");
+    // A local file has no published hash: the advice says how to pin it.
+    assert!(all.contains("has no published hash"), "{all}");
+    assert!(all.contains("--hash=sha256:"), "{all}");
+    let imported = fx.python("import local_tool, lib; print(local_tool.VALUE, lib.READY)");
+    assert_eq!(
+        stdout_of(&imported),
+        "from source True",
+        "{}",
+        text(&imported)
+    );
+    // PEP 610: the environment records where it came from, with the sdist's hash.
+    let direct_url = std::fs::read_to_string(
+        fx.site_packages()
+            .join("local_tool-2.0.dist-info")
+            .join("direct_url.json"),
+    )
+    .unwrap();
+    assert!(direct_url.contains("local_tool-2.0.tar.gz"), "{direct_url}");
+    assert!(direct_url.contains("sha256"), "{direct_url}");
+}
+
+#[test]
+fn a_local_sdist_is_refused_by_no_build_and_by_a_name_that_does_not_match() {
+    let fx = Fixture::new(TestIndex::new());
+    let sdist = InTree::new("local-tool", "2.0").write_to(fx.dir.path());
+    let before = fx.snapshot();
+    let out = fx.install(&["--no-build", sdist.to_str().unwrap()]);
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("--no-build"), "{all}");
+    let url = format!("other @ file://{}", sdist.display());
+    let out = fx.install(&[&url]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("a distribution of local-tool, not of other"),
+        "{all}"
+    );
+    assert_eq!(fx.snapshot(), before);
+}
+
+#[test]
+fn a_lock_pins_the_sdist_of_a_source_only_package_and_sync_builds_it() {
+    let fx = Fixture::new(demo_index());
+    let lock = fx.dir.path().join("pylock.toml");
+    let url = fx.index.url();
+    let out = fx.pyward(&["lock", "-i", &url, "-o", lock.to_str().unwrap(), "demo-pkg"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let text_of_lock = std::fs::read_to_string(&lock).unwrap();
+    assert!(text_of_lock.contains("sdist = {"), "{text_of_lock}");
+    assert!(
+        text_of_lock.contains("demo_pkg-1.0.tar.gz"),
+        "{text_of_lock}"
+    );
+
+    let venv = fx.venv();
+    let out = fx.pyward(&[
+        "sync",
+        "--python",
+        venv.to_str().unwrap(),
+        "--no-build",
+        lock.to_str().unwrap(),
+    ]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("--no-build forbids"), "{all}");
+
+    let out = fx.pyward(&[
+        "sync",
+        "--python",
+        venv.to_str().unwrap(),
+        lock.to_str().unwrap(),
+    ]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("2/2 files match sha256 from the lock file"),
+        "{all}"
+    );
+    assert!(all.contains("(1 built from source"), "{all}");
+    let imported = fx.python("import demo_pkg; print(demo_pkg.VALUE)");
+    assert_eq!(stdout_of(&imported), "from source", "{}", text(&imported));
+}
+
+impl InTree {
+    /// The project as a directory, as a developer has it: with a `.git`.
+    fn write_tree(&self, dir: &std::path::Path) {
+        let pyproject = format!(
+            "[build-system]\nrequires = {:?}\nbuild-backend = \"backend\"\nbackend-path = [\"_build\"]\n",
+            self.requires
+        );
+        std::fs::create_dir_all(dir.join("_build")).unwrap();
+        std::fs::create_dir_all(dir.join(".git")).unwrap();
+        std::fs::write(dir.join(".git").join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(dir.join("pyproject.toml"), pyproject).unwrap();
+        std::fs::write(dir.join("_build").join("backend.py"), self.backend()).unwrap();
+    }
+}
+
+#[test]
+fn a_project_directory_is_built_without_touching_it_installed_locked_and_synced() {
+    let mut index = TestIndex::new();
+    publish(&mut index, "lib", lib());
+    let fx = Fixture::new(index);
+    let project = fx.dir.path().join("my-project");
+    let mut tree = InTree::new("my-app", "0.5");
+    tree.requires_dist = vec!["lib"];
+    tree.write_tree(&project);
+    let before = common::snapshot(&project);
+
+    let out = fx.install(&[project.to_str().unwrap()]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("Installed 2 packages"), "{all}");
+    assert!(
+        all.contains("1 package built from your project directory"),
+        "{all}"
+    );
+    assert!(!all.contains("has no published hash"), "{all}");
+    let imported = fx.python("import my_app, lib; print(my_app.VALUE, lib.READY)");
+    assert_eq!(
+        stdout_of(&imported),
+        "from source True",
+        "{}",
+        text(&imported)
+    );
+    let direct_url = std::fs::read_to_string(
+        fx.site_packages()
+            .join("my_app-0.5.dist-info")
+            .join("direct_url.json"),
+    )
+    .unwrap();
+    assert!(direct_url.contains("dir_info"), "{direct_url}");
+    assert!(direct_url.contains("my-project"), "{direct_url}");
+    // The developer's directory is exactly as it was.
+    assert_eq!(common::snapshot(&project), before);
+
+    // Locked as a directory, and synced into a fresh environment by building it again.
+    let lock = project.join("pylock.toml");
+    let url = fx.index.url();
+    let out = fx.pyward(&[
+        "lock",
+        "-i",
+        &url,
+        "-o",
+        lock.to_str().unwrap(),
+        project.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let locked = std::fs::read_to_string(&lock).unwrap();
+    assert!(locked.contains("directory = { path = \".\" }"), "{locked}");
+    let second = fx.dir.path().join("second");
+    let made = fx.pyward(&["venv", second.to_str().unwrap()]);
+    assert!(made.status.success(), "{}", text(&made));
+    let out = fx.pyward(&[
+        "sync",
+        "--python",
+        second.to_str().unwrap(),
+        lock.to_str().unwrap(),
+    ]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("Read 2 locked packages"), "{all}");
+    let imported = std::process::Command::new(second.join("bin/python"))
+        .args(["-c", "import my_app, lib; print(my_app.VALUE)"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout_of(&imported), "from source", "{}", text(&imported));
 }

@@ -11,6 +11,7 @@ use pyward_dist::{PackageName, Version};
 use pyward_guard::{Check, Decision, Finding, Severity};
 use pyward_lock::requirements::RequirementSpec;
 
+use crate::build;
 use crate::cli::{AuditAction, AuditArgs, InstallArgs, ReportFormat, RequirementArgs};
 use crate::config::Config;
 use crate::context::Context;
@@ -26,8 +27,31 @@ struct Subject {
     /// "in /path/.venv", "in requirements.txt".
     label: String,
     packages: Vec<(PackageName, Version)>,
-    /// The requirements file, when the subject is one (for `fix`).
-    requirements_file: Option<PathBuf>,
+    /// Where the packages came from (what `fix` changes).
+    source: Source,
+}
+
+/// What an audit looked at, and so what `audit fix` rewrites.
+enum Source {
+    /// The installed environment: fixed by installing the upgrades.
+    Environment,
+    /// A requirements file: its pins are rewritten.
+    Requirements(PathBuf),
+    /// A PEP 751 lock: locked again with the fixed versions.
+    Lock(PathBuf),
+    /// A pyproject.toml: its ranges are not rewritten; the fix is a lock or an install.
+    Pyproject(PathBuf),
+    /// Several files at once: audited together, fixed one at a time.
+    Several,
+}
+
+impl Source {
+    fn file(&self) -> Option<&Path> {
+        match self {
+            Source::Requirements(p) | Source::Lock(p) | Source::Pyproject(p) => Some(p),
+            Source::Environment | Source::Several => None,
+        }
+    }
 }
 
 pub async fn run(args: AuditArgs, ctx: &Context) -> CliResult<u8> {
@@ -227,12 +251,12 @@ async fn collect(
         return Ok(Subject {
             label: format!("in {}", env.root.display()),
             packages: installed.into_iter().map(|d| (d.name, d.version)).collect(),
-            requirements_file: None,
+            source: Source::Environment,
         });
     }
     let mut packages = Vec::new();
     let mut labels = Vec::new();
-    let mut requirements_file = None;
+    let mut sources = Vec::new();
     for file in &args.requirements {
         let name = file
             .file_name()
@@ -247,6 +271,7 @@ async fn collect(
                     packages.push((p.name.clone(), v.clone()));
                 }
             }
+            sources.push(Source::Lock(file.clone()));
             continue;
         }
         let reqs = if name == "pyproject.toml" {
@@ -257,9 +282,10 @@ async fn collect(
                 ..RequirementArgs::default()
             };
             args.packages = project.dependencies.iter().map(|r| r.to_string()).collect();
+            sources.push(Source::Pyproject(file.clone()));
             args
         } else {
-            requirements_file = Some(file.clone());
+            sources.push(Source::Requirements(file.clone()));
             RequirementArgs {
                 requirements: vec![file.clone()],
                 index_url: args.index_url.clone(),
@@ -271,7 +297,11 @@ async fn collect(
     Ok(Subject {
         label: format!("in {}", labels.join(", ")),
         packages,
-        requirements_file,
+        source: if sources.len() == 1 {
+            sources.remove(0)
+        } else {
+            Source::Several
+        },
     })
 }
 
@@ -295,8 +325,26 @@ async fn resolve_pairs(
     let mut inputs = pipeline::gather_inputs(reqs, cwd)?;
     let client = pipeline::index_client(ctx, &inputs, reqs, config)?;
     pipeline::fetch_local_dists(&mut inputs, &client, ctx).await?;
-    let resolution =
-        pipeline::resolve(ctx, &client, &info, &inputs, ResolveSettings::default()).await?;
+    // Packages published only as sdists are audited too: their dependencies
+    // come from a sandboxed build step, after audit and code scan.
+    let builds = build::for_resolution(ctx, &info, &client, config)?;
+    let policy = config.policy(None, &[], &[]);
+    if let Err(e) = build::prepare_local_sdists(ctx, &mut inputs, &builds).await {
+        return Err(build::resolution_error(ctx, &builds, e, &policy));
+    }
+    let resolution = pipeline::resolve(
+        ctx,
+        &client,
+        &info,
+        &inputs,
+        ResolveSettings {
+            metadata_only: true,
+            ..ResolveSettings::default()
+        },
+        Some(builds.clone()),
+    )
+    .await
+    .map_err(|e| build::resolution_error(ctx, &builds, e, &policy))?;
     Ok(resolution
         .packages
         .into_iter()
@@ -319,28 +367,47 @@ async fn fix(
     dry_run: bool,
 ) -> CliResult<u8> {
     let p = &ctx.printer;
+    if matches!(subject.source, Source::Several) {
+        return Err(CliError::input(
+            "audit fix changes one thing at a time: give it one requirements file, lock file or pyproject.toml",
+        ));
+    }
     let current: BTreeMap<PackageName, Version> = subject.packages.iter().cloned().collect();
     let mut unfixable: BTreeMap<PackageName, String> = BTreeMap::new();
     for f in shown.iter().filter(|f| f.check == Check::Malware) {
         if let Ok(n) = PackageName::from_str(&f.package.name) {
-            unfixable.insert(
-                n.clone(),
-                format!("it is known malware: remove it with  pyward uninstall {n}"),
-            );
+            let how = match &subject.source {
+                Source::Environment => format!("remove it with  pyward uninstall {n}"),
+                _ => "remove it from your requirements".to_string(),
+            };
+            unfixable.insert(n.clone(), format!("it is known malware: {how}"));
         }
     }
     let mut findings: Vec<Finding> = shown.to_vec();
     let cwd = std::env::current_dir().map_err(|e| CliError::failed(e.to_string()))?;
-    let reqs = RequirementArgs {
-        requirements: subject.requirements_file.iter().cloned().collect(),
+    let mut reqs = RequirementArgs {
         index_url: args.index_url.clone(),
         ..RequirementArgs::default()
     };
-    let base_inputs = match &subject.requirements_file {
-        Some(_) => pipeline::gather_inputs(&reqs, &cwd)?,
-        None => {
+    match &subject.source {
+        Source::Requirements(file) => reqs.requirements.push(file.clone()),
+        Source::Pyproject(file) => {
+            let project = pyward_lock::pyproject::read_pyproject_dependencies(file)
+                .map_err(|e| CliError::input(e.to_string()))?;
+            reqs.packages = project.dependencies.iter().map(|r| r.to_string()).collect();
+        }
+        Source::Environment | Source::Lock(_) | Source::Several => {}
+    }
+    let base_inputs = match &subject.source {
+        Source::Requirements(_) | Source::Pyproject(_) => pipeline::gather_inputs(&reqs, &cwd)?,
+        // Every installed or locked package, free to move, preferring where it is.
+        Source::Environment | Source::Lock(_) | Source::Several => {
+            let roots = match &subject.source {
+                Source::Lock(file) => lock_roots(file)?,
+                _ => current.keys().cloned().collect(),
+            };
             let mut inputs = pipeline::Inputs::default();
-            for name in current.keys() {
+            for name in &roots {
                 inputs
                     .requirements
                     .push(pyward_dist::parse_requirement(name.as_ref()).map_err(CliError::failed)?);
@@ -358,8 +425,11 @@ async fn fix(
             ctx.interpreter(&python)?
         }
     };
+    let builds = build::for_resolution(ctx, &info, &client, config)?;
+    let build_policy = config.policy(None, &[], &[]);
     let mut floors: BTreeMap<PackageName, Version> = BTreeMap::new();
     let mut result: Option<BTreeMap<PackageName, Version>> = None;
+    let mut last: Option<(pyward_resolve::Resolution, pipeline::Inputs)> = None;
     for _round in 0..3 {
         let mut progressed = false;
         for f in findings.iter().filter(|f| f.check == Check::Vulnerability) {
@@ -428,13 +498,16 @@ async fn fix(
             &inputs,
             ResolveSettings {
                 preferences,
+                metadata_only: true,
                 ..ResolveSettings::default()
             },
+            Some(builds.clone()),
         )
         .await
         {
             Ok(r) => r,
             Err(e) => {
+                let e = build::resolution_error(ctx, &builds, e, &build_policy);
                 p.important("The fixed versions cannot all be installed together:");
                 p.important(e.to_string());
                 return Ok(1);
@@ -442,9 +515,10 @@ async fn fix(
         };
         let new: BTreeMap<PackageName, Version> = resolution
             .packages
-            .into_iter()
-            .map(|p| (p.name, p.version))
+            .iter()
+            .map(|p| (p.name.clone(), p.version.clone()))
             .collect();
+        last = Some((resolution, inputs));
         let pairs: Vec<(PackageName, Version)> = new.clone().into_iter().collect();
         let mut again = pyward_audit::audit(db, &pairs).findings;
         drop_ignored_until_fixed(&mut again, config);
@@ -469,6 +543,18 @@ async fn fix(
             Some(from) => p.important(format!("  {name} {from} → {to}")),
             None => p.important(format!("  {name} (new) {to}")),
         }
+    }
+    // A lock is resolved again from its roots: what nothing needs any more leaves it.
+    let dropped: Vec<(&PackageName, &Version)> = if matches!(subject.source, Source::Lock(_)) {
+        current
+            .iter()
+            .filter(|(n, _)| !new.contains_key(*n))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for (name, version) in &dropped {
+        p.important(format!("  {name} {version} → no longer needed"));
     }
     for (name, why) in &unfixable {
         p.important(format!("  ! cannot fix {name}: {why}"));
@@ -502,8 +588,51 @@ async fn fix(
         .iter()
         .map(|(n, f, t)| (n.clone(), f.clone().unwrap_or_else(|| t.clone()), t.clone()))
         .collect();
-    match &subject.requirements_file {
-        Some(file) => {
+    match &subject.source {
+        Source::Lock(file) => {
+            let Some((resolution, inputs)) = &last else {
+                return Ok(1);
+            };
+            if dry_run {
+                p.status(format!("Dry run: {} was not changed.", file.display()));
+                return Ok(if clean { 0 } else { 1 });
+            }
+            let (lock, files) =
+                super::lock::build_lock(ctx, &client, resolution, inputs, file).await?;
+            super::lock::write_lock(&lock, file)?;
+            p.status(format!(
+                "Locked {} again to {} ({files} files, each with its sha256); check it with:  pyward audit -r {}",
+                plural(lock.packages.len(), "package"),
+                file.display(),
+                file.display()
+            ));
+            Ok(if clean { 0 } else { 1 })
+        }
+        Source::Pyproject(file) => {
+            // Its ranges allowed the fixed versions (they resolved); the pins
+            // belong in a lock or in the environment, not in pyproject.toml.
+            let upgrade_flags: Vec<String> = changed
+                .iter()
+                .map(|(n, _, _)| format!("--upgrade-package {n}"))
+                .collect();
+            p.status(format!(
+                "{} was not changed: it declares ranges, and they already allow these versions.",
+                file.display()
+            ));
+            p.status(format!(
+                "  → pyward lock -r {} {}   locks them",
+                file.display(),
+                upgrade_flags.join(" ")
+            ));
+            p.status(format!(
+                "  → pyward install -r {} {}   installs them",
+                file.display(),
+                upgrade_flags.join(" ")
+            ));
+            Ok(1)
+        }
+        Source::Several => Ok(1),
+        Source::Requirements(file) => {
             let new_text = rewrite_requirements(file, &changed)?;
             if dry_run {
                 p.status(format!("Dry run: {} was not changed.", file.display()));
@@ -517,7 +646,7 @@ async fn fix(
             }
             Ok(if clean { 0 } else { 1 })
         }
-        None => {
+        Source::Environment => {
             if dry_run {
                 p.status("Dry run: nothing was changed.");
                 return Ok(if clean { 0 } else { 1 });
@@ -550,6 +679,36 @@ async fn fix(
             Ok(if code == 0 && !clean { 1 } else { code })
         }
     }
+}
+
+/// The packages of a lock that no other locked package depends on (so a
+/// dependency that the upgrades no longer need leaves the lock); all of
+/// them when the lock records no dependencies (PEP 751 makes them optional).
+fn lock_roots(file: &Path) -> CliResult<Vec<PackageName>> {
+    let lock =
+        pyward_lock::pylock::PyLock::read(file).map_err(|e| CliError::input(e.to_string()))?;
+    let mut needed = std::collections::HashSet::new();
+    for p in &lock.packages {
+        for dep in &p.dependencies {
+            if let Some(pyward_lock::pylock::TomlValue::String(n)) = dep.get("name") {
+                if let Ok(name) = PackageName::from_str(n) {
+                    needed.insert(name);
+                }
+            }
+        }
+    }
+    let mut roots: Vec<PackageName> = lock
+        .packages
+        .iter()
+        .map(|p| p.name.clone())
+        .filter(|n| !needed.contains(n))
+        .collect();
+    if needed.is_empty() || roots.is_empty() {
+        roots = lock.packages.iter().map(|p| p.name.clone()).collect();
+    }
+    roots.sort();
+    roots.dedup();
+    Ok(roots)
 }
 
 /// Released (not yanked) versions of `name` on the index, ascending.
@@ -643,7 +802,7 @@ fn sarif(findings: &[Finding], subject: &Subject) -> serde_json::Value {
                     _ => "note",
                 },
                 "message": {"text": format!("{} {}: {}", f.package.name, f.package.version.as_deref().unwrap_or(""), f.title)},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": subject.requirements_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "environment".into())}}}],
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": subject.source.file().map(|p| p.display().to_string()).unwrap_or_else(|| "environment".into())}}}],
                 "properties": {"package": f.package.name, "version": f.package.version, "severity": severity_label(f), "fixedIn": fixed_in(f)},
             })
         })

@@ -55,6 +55,8 @@ pub enum PlannedSource {
         url: Option<Url>,
         sha256: String,
         size: u64,
+        /// The project directory an sdist was built from (PEP 610 `dir_info`).
+        directory: Option<PathBuf>,
     },
 }
 
@@ -112,18 +114,22 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
                 lock.display()
             )));
         }
+        build_settings.verify_hashes = verify_hashes;
         return install_lock(
             ctx,
             &env,
             &config,
             lock,
             &args.reqs,
-            false,
-            args.dry_run,
-            args.compile,
-            verify_hashes,
-            &args.allow,
-            args.fail_on.map(|f| f.severity()),
+            LockInstall {
+                remove_extraneous: false,
+                dry_run: args.dry_run,
+                compile: args.compile,
+                verify_hashes,
+                allow: &args.allow,
+                fail_on: args.fail_on.map(|f| f.severity()),
+                build_settings,
+            },
         )
         .await;
     }
@@ -144,8 +150,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     // user asked for that are new here, is raised before anything is fetched.
     let mut policy = config.policy(args.fail_on.map(|f| f.severity()), &args.allow, &[]);
     let mut findings = Findings::default();
-    let local_names: HashSet<&PackageName> =
-        inputs.local.iter().map(|l| &l.metadata.name).collect();
+    let local_names: HashSet<&PackageName> = inputs.local_names().collect();
     let mut new_direct: Vec<PackageName> = inputs
         .requirements
         .iter()
@@ -178,26 +183,32 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     build_settings.exclude_newer = exclude_newer.clone();
     let builds = Arc::new(Builds::new(
         ctx,
-        &env,
+        &env.interpreter,
         &client,
         &config,
         &policy,
         build_settings,
     ));
-    let resolved = pipeline::resolve_with(
-        ctx,
-        &client,
-        &env.interpreter,
-        &inputs,
-        ResolveSettings {
-            upgrade,
-            preferences,
-            pre: args.reqs.pre,
-            exclude_newer,
-        },
-        Some(builds.clone()),
-    )
-    .await;
+    let resolved = match build::prepare_local_sdists(ctx, &mut inputs, &builds).await {
+        Ok(()) => {
+            pipeline::resolve(
+                ctx,
+                &client,
+                &env.interpreter,
+                &inputs,
+                ResolveSettings {
+                    upgrade,
+                    preferences,
+                    pre: args.reqs.pre,
+                    exclude_newer,
+                    metadata_only: false,
+                },
+                Some(builds.clone()),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
     let resolution = match resolved {
         Ok(r) => r,
         Err(e) => {
@@ -215,6 +226,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
             }
         }
     };
+    findings.extend(builds.take_tree_findings());
     let pins = pins_from_resolution(&resolution, &inputs)?;
     let unhashed_notes = unhashed_requirements(&inputs, &pins);
     execute(
@@ -253,18 +265,23 @@ pub async fn sync(args: SyncArgs, ctx: &Context) -> CliResult<u8> {
     let config = Config::load(&cwd)?;
     let verify_hashes = !args.no_verify_hashes && config.verify_hashes.unwrap_or(true);
     let reqs = RequirementArgs::default();
+    let mut build_settings = BuildSettings::new(args.no_build, &[], &[], &config)?;
+    build_settings.verify_hashes = verify_hashes;
     install_lock(
         ctx,
         &env,
         &config,
         &args.lock,
         &reqs,
-        true,
-        args.dry_run,
-        args.compile,
-        verify_hashes,
-        &[],
-        None,
+        LockInstall {
+            remove_extraneous: true,
+            dry_run: args.dry_run,
+            compile: args.compile,
+            verify_hashes,
+            allow: &[],
+            fail_on: None,
+            build_settings,
+        },
     )
     .await
 }
@@ -348,12 +365,13 @@ fn pins_from_resolution(
                 )
             }
             (ResolvedSource::Fixed, Some(l)) => (
-                l.filename.to_string(),
+                l.filename.clone(),
                 PlannedSource::Local {
                     path: l.path.clone(),
                     url: l.url.clone(),
                     sha256: l.sha256.clone(),
                     size: l.size,
+                    directory: l.directory.clone(),
                 },
             ),
             (ResolvedSource::Fixed, None) => {
@@ -377,21 +395,37 @@ fn pins_from_resolution(
     Ok(pins)
 }
 
+/// How `install_lock` installs.
+struct LockInstall<'a> {
+    /// `sync`: remove what the lock does not pin.
+    remove_extraneous: bool,
+    dry_run: bool,
+    compile: bool,
+    verify_hashes: bool,
+    allow: &'a [String],
+    fail_on: Option<Severity>,
+    /// For packages the lock pins as sdists only.
+    build_settings: BuildSettings,
+}
+
 /// Install (or sync) exactly what a PEP 751 lock file pins for this interpreter.
-#[allow(clippy::too_many_arguments)]
 async fn install_lock(
     ctx: &Context,
     env: &Environment,
     config: &Config,
     lock_path: &Path,
     reqs: &RequirementArgs,
-    remove_extraneous: bool,
-    dry_run: bool,
-    compile: bool,
-    verify_hashes: bool,
-    allow: &[String],
-    fail_on: Option<Severity>,
+    how: LockInstall<'_>,
 ) -> CliResult<u8> {
+    let LockInstall {
+        remove_extraneous,
+        dry_run,
+        compile,
+        verify_hashes,
+        allow,
+        fail_on,
+        build_settings,
+    } = how;
     let lock = PyLock::read(lock_path).map_err(|e| CliError::input(e.to_string()))?;
     let info = &env.interpreter;
     let markers = info
@@ -405,8 +439,34 @@ async fn install_lock(
         .map_err(|e| CliError::input(e.to_string()))?;
     let label = lock_path.display().to_string();
     let mut pins = Vec::with_capacity(selected.len());
+    let mut sdists = 0usize;
+    let mut trees = pipeline::Inputs::default();
     for sel in &selected {
         let pkg = sel.package;
+        if let SelectedSource::Directory(dir) = &sel.source {
+            // A project directory is built again (into an sdist, then a wheel).
+            if let Some(reason) = build_settings.refusal(&pkg.name) {
+                return Err(CliError::refused(format!(
+                    "{label}: {} is locked as a project directory, which needs building from source, and {reason}",
+                    pkg.name
+                ))
+                .hint("Nothing was installed; your environment is unchanged."));
+            }
+            let mut path = lock.resolve_path(&dir.path);
+            if let Some(sub) = &dir.subdirectory {
+                path = path.join(sub);
+            }
+            trees.local_trees.push(pipeline::LocalTree {
+                path,
+                pending: pipeline::PendingLocal {
+                    location: dir.path.clone(),
+                    name: Some(pkg.name.clone()),
+                    extras: Vec::new(),
+                    marker: Default::default(),
+                },
+            });
+            continue;
+        }
         let version = pkg.version.clone().ok_or_else(|| {
             CliError::input(format!(
                 "{label}: package {} has no version; only pinned packages can be installed",
@@ -419,15 +479,20 @@ async fn install_lock(
         };
         let file = match &sel.source {
             SelectedSource::Wheel { file, .. } => *file,
-            SelectedSource::Sdist(_) => {
-                return Err(CliError::input(format!(
-                    "{label}: {} {version} has no wheel for this Python; building from source is not supported yet",
-                    pkg.name
-                )))
+            SelectedSource::Sdist(file) => {
+                if let Some(reason) = build_settings.refusal(&pkg.name) {
+                    return Err(CliError::refused(format!(
+                        "{label}: {} {version} has no wheel for this Python, so it would need building from source, and {reason}",
+                        pkg.name
+                    ))
+                    .hint("Nothing was installed; your environment is unchanged."));
+                }
+                sdists += 1;
+                *file
             }
             _ => {
                 return Err(CliError::input(format!(
-                    "{label}: {} is locked as a directory, archive or VCS checkout, which pyward cannot install yet",
+                    "{label}: {} is locked as an archive URL or a VCS checkout, which pyward cannot install yet",
                     pkg.name
                 )))
             }
@@ -488,6 +553,7 @@ async fn install_lock(
                     url: None,
                     sha256: sha,
                     size,
+                    directory: None,
                 }
             }
             (None, None) => {
@@ -510,10 +576,56 @@ async fn install_lock(
     }
     ctx.printer.status(format!(
         "Read {} for this Python from {label}",
-        plural(pins.len(), "locked package")
+        plural(pins.len() + trees.local_trees.len(), "locked package")
     ));
     let client = pipeline::index_client(ctx, &pipeline::Inputs::default(), reqs, config)?;
     let policy = config.policy(fail_on, allow, &[]);
+    let builds = (sdists > 0 || !trees.local_trees.is_empty()).then(|| {
+        Arc::new(Builds::new(
+            ctx,
+            &env.interpreter,
+            &client,
+            config,
+            &policy,
+            build_settings,
+        ))
+    });
+    let mut findings = Findings::default();
+    if let (Some(b), false) = (&builds, trees.local_trees.is_empty()) {
+        if let Err(e) = build::prepare_local_sdists(ctx, &mut trees, b).await {
+            return match b.stopped(e, &ctx.printer) {
+                build::Stopped::Refused(found) => {
+                    findings.extend(found);
+                    refuse(
+                        ctx,
+                        &findings,
+                        &policy,
+                        "Nothing was built or installed; your environment is unchanged.",
+                    )
+                }
+                build::Stopped::Error(e) => Err(e),
+            };
+        }
+        findings.extend(b.take_tree_findings());
+        for local in trees.local {
+            pins.push(Pinned {
+                name: local.metadata.name.clone(),
+                version: local.metadata.version.clone(),
+                filename: local.filename.clone(),
+                source: PlannedSource::Local {
+                    path: local.path,
+                    url: None,
+                    sha256: local.sha256,
+                    size: local.size,
+                    directory: local.directory,
+                },
+                requested: true,
+                yanked: None,
+                expectations: Vec::new(),
+                expected_size: None,
+            });
+        }
+    }
     execute(
         ctx,
         pins,
@@ -522,7 +634,7 @@ async fn install_lock(
             client: &client,
             config,
             policy,
-            findings: Findings::default(),
+            findings,
             trust_line: SecurityLine {
                 label: "Trust",
                 status: format!("exact pins from {label}; names were not checked again"),
@@ -535,10 +647,27 @@ async fn install_lock(
             verify_hashes,
             downloaded_before: (0, 0),
             unhashed_notes: Vec::new(),
-            builds: None,
+            builds,
         },
     )
     .await
+}
+
+/// A release its maintainers yanked (PEP 592), chosen because a
+/// requirement pins exactly it.
+pub fn yanked_finding(name: &PackageName, version: &Version, reason: &str) -> Finding {
+    Finding::new(
+        Check::Notice,
+        Severity::Low,
+        PackageRef::new(name.to_string(), Some(version.to_string()), None),
+        format!("{name} {version} was yanked by its maintainers"),
+    )
+    .why(if reason.is_empty() {
+        "A yanked release is one its authors asked installers to avoid.".to_string()
+    } else {
+        format!("Their reason: {reason}")
+    })
+    .advice(format!("pin another version of {name}"))
 }
 
 /// Everything after the pins are known: plan, guards, fetch and verify,
@@ -555,20 +684,8 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
     let mut plan: Vec<&Pinned> = Vec::new();
     for pin in &pins {
         if let Some(reason) = &pin.yanked {
-            x.findings.push(
-                Finding::new(
-                    Check::Notice,
-                    Severity::Low,
-                    PackageRef::new(pin.name.to_string(), Some(pin.version.to_string()), None),
-                    format!("{} {} was yanked by its maintainers", pin.name, pin.version),
-                )
-                .why(if reason.is_empty() {
-                    "A yanked release is one its authors asked installers to avoid.".to_string()
-                } else {
-                    format!("Their reason: {reason}")
-                })
-                .advice(format!("pin another version of {}", pin.name)),
-            );
+            x.findings
+                .push(yanked_finding(&pin.name, &pin.version, reason));
         }
         let is_local = matches!(pin.source, PlannedSource::Local { .. });
         if let Some(current) = installed_by_name.get(&pin.name) {
@@ -679,7 +796,10 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
     let mut verified_from: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut downloaded_files = x.downloaded_before.0 as usize;
     let mut downloaded_bytes = x.downloaded_before.1;
+    let fetch_time = started.elapsed();
+    let fetched_now = fetched.iter().any(|f| f.downloaded);
     let mut unchecked = 0usize;
+    let mut projects = 0usize;
     let mut mismatches = 0usize;
     let mut bad_archives = Vec::new();
     for (p, f) in plan.iter().zip(&fetched) {
@@ -698,7 +818,18 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
             size: f.size,
             url: f.url.clone(),
         };
-        let (verdict, finding) = if x.verify_hashes {
+        let from_directory = matches!(
+            p.source,
+            PlannedSource::Local {
+                directory: Some(_),
+                ..
+            }
+        );
+        let (verdict, finding) = if from_directory {
+            // Built here from the user's own project: nothing to compare with.
+            projects += 1;
+            (Verified::Disabled, None)
+        } else if x.verify_hashes {
             integrity::verify(&observed, &p.expectations)
         } else {
             (Verified::Disabled, None)
@@ -759,12 +890,17 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
         }
     }
     if downloaded_files > 0 {
-        ctx.printer.status(format!(
-            "Downloaded {} ({}) in {}",
+        // Files the resolver or the builds fetched earlier are counted too;
+        // the time is only said when this step downloaded something.
+        let mut line = format!(
+            "Downloaded {} ({})",
             plural(downloaded_files, "file"),
-            human_bytes(downloaded_bytes),
-            human_duration(started.elapsed())
-        ));
+            human_bytes(downloaded_bytes)
+        );
+        if fetched_now {
+            line.push_str(&format!(" in {}", human_duration(fetch_time)));
+        }
+        ctx.printer.status(line);
     }
     if x.findings.blocking(&x.policy).next().is_some() {
         // A file that failed its check must not stay in the cache.
@@ -863,6 +999,17 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
             })?;
         let direct_url = match &p.source {
             PlannedSource::Local {
+                directory: Some(dir),
+                ..
+            } => {
+                // PEP 610: installed from a project directory.
+                let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+                let u = Url::from_directory_path(&dir)
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                Some(serde_json::json!({"url": u.trim_end_matches('/'), "dir_info": {}}))
+            }
+            PlannedSource::Local {
                 path, url, sha256, ..
             } => {
                 let u = match url {
@@ -927,7 +1074,10 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
     );
     let mut notes = Vec::new();
     if replaced > 0 {
-        notes.push(format!("replacing {}", plural(replaced, "older version")));
+        notes.push(format!(
+            "replacing {}",
+            plural(replaced, "installed version")
+        ));
     }
     notes.extend(build::summary_note(&built));
     if !notes.is_empty() {
@@ -966,7 +1116,18 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
         .collect();
     ctx.printer
         .findings(&warnings, &x.policy, pyward_guard::Decision::Warn);
-    let total = plan.len();
+    let total = plan.len() - projects.min(plan.len());
+    // Wheels built from checked sdists (not from the user's project directories).
+    let from_sdists: Vec<Option<pyward_build::BuildOutcome>> = plan
+        .iter()
+        .zip(&built)
+        .map(|(p, o)| match &p.source {
+            PlannedSource::Local {
+                directory: Some(_), ..
+            } => None,
+            _ => o.clone(),
+        })
+        .collect();
     let verified = total - unchecked.min(total) - mismatches.min(total);
     let integrity_line = if !x.verify_hashes {
         SecurityLine {
@@ -989,7 +1150,9 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
             .iter()
             .filter_map(|k| verified_from.get(k).map(|n| format!("{n} from {k}")))
             .collect();
-        let status = if unchecked == 0 {
+        let status = if total == 0 {
+            "no downloaded files to check".to_string()
+        } else if unchecked == 0 {
             if verified_from.len() == 1 {
                 format!(
                     "{verified}/{total} files match sha256 from {}",
@@ -1012,7 +1175,13 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
                 .unhashed_notes
                 .iter()
                 .cloned()
-                .chain(build::integrity_note(&built))
+                .chain(build::integrity_note(&from_sdists))
+                .chain((projects > 0).then(|| {
+                    format!(
+                        "{} built from your project directory (nothing to check it against)",
+                        plural(projects, "package")
+                    )
+                }))
                 .collect(),
         }
     };
@@ -1082,6 +1251,7 @@ async fn fetch_all(
                     url,
                     sha256,
                     size,
+                    ..
                 } => Ok(Fetched {
                     archive: path.clone(),
                     sha256: sha256.clone(),

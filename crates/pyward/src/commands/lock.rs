@@ -9,8 +9,9 @@ use std::str::FromStr;
 
 use pyward_dist::{PackageName, Version};
 use pyward_lock::pylock::{Datetime, LockedFile, LockedPackage, PackageSource, PyLock, TomlValue};
-use pyward_resolve::{ResolvedSource, Upgrade};
+use pyward_resolve::{Resolution, ResolvedSource, Upgrade};
 
+use crate::build;
 use crate::cli::LockArgs;
 use crate::config::Config;
 use crate::context::Context;
@@ -58,6 +59,13 @@ pub async fn run(args: LockArgs, ctx: &Context) -> CliResult<u8> {
     let mut inputs = pipeline::gather_inputs(&reqs, &cwd)?;
     let client = pipeline::index_client(ctx, &inputs, &reqs, &config)?;
     pipeline::fetch_local_dists(&mut inputs, &client, ctx).await?;
+    // Packages published only as sdists are locked too: their metadata comes
+    // from a sandboxed build step, after audit and code scan.
+    let builds = build::for_resolution(ctx, &info, &client, &config)?;
+    let policy = config.policy(None, &[], &[]);
+    if let Err(e) = build::prepare_local_sdists(ctx, &mut inputs, &builds).await {
+        return Err(build::resolution_error(ctx, &builds, e, &policy));
+    }
 
     // Keep what the existing lock pins, unless asked to upgrade.
     let upgrade = super::install::upgrade_of(args.upgrade, &args.upgrade_package)?;
@@ -87,16 +95,58 @@ pub async fn run(args: LockArgs, ctx: &Context) -> CliResult<u8> {
             preferences,
             pre: reqs.pre,
             exclude_newer: None,
+            metadata_only: true,
         },
+        Some(builds.clone()),
     )
-    .await?;
+    .await
+    .map_err(|e| build::resolution_error(ctx, &builds, e, &policy))?;
+    // An exact pin may select a yanked release (PEP 592): locked, and said.
+    let yanked: Vec<pyward_guard::Finding> = resolution
+        .packages
+        .iter()
+        .filter_map(|p| {
+            p.yanked
+                .as_deref()
+                .map(|reason| super::install::yanked_finding(&p.name, &p.version, reason))
+        })
+        .collect();
+    ctx.printer
+        .findings(&yanked, &policy, pyward_guard::Decision::Warn);
 
-    let lock_dir = args
-        .output
+    let (lock, files) = build_lock(ctx, &client, &resolution, &inputs, &args.output).await?;
+    write_lock(&lock, &args.output)?;
+    ctx.printer.status(format!(
+        "Locked {} to {} ({} files, each with its sha256)",
+        plural(resolution.packages.len(), "package"),
+        args.output.display(),
+        files
+    ));
+    if ctx.printer.json {
+        ctx.printer.json_value(&serde_json::json!({
+            "lock": args.output,
+            "packages": resolution.packages.iter().map(|p| serde_json::json!({"name": p.name.to_string(), "version": p.version.to_string()})).collect::<Vec<_>>(),
+            "files": files,
+        }));
+    }
+    Ok(0)
+}
+
+/// The PEP 751 lock of a resolution: every file of every locked version
+/// with its size, upload time and sha256 (downloaded once where the index
+/// publishes none); also the number of files.
+pub async fn build_lock(
+    ctx: &Context,
+    client: &pyward_index::IndexClient,
+    resolution: &Resolution,
+    inputs: &pipeline::Inputs,
+    output: &Path,
+) -> CliResult<(PyLock, usize)> {
+    let lock_dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| cwd.clone());
+        .unwrap_or_else(|| PathBuf::from("."));
     let mut packages = Vec::with_capacity(resolution.packages.len());
     let mut files = 0usize;
     for pkg in &resolution.packages {
@@ -123,7 +173,7 @@ pub async fn run(args: LockArgs, ctx: &Context) -> CliResult<u8> {
                 {
                     let sha256 = match &f.hashes.sha256 {
                         Some(h) => h.to_ascii_lowercase(),
-                        None => hash_by_download(ctx, &client, f).await?,
+                        None => hash_by_download(ctx, client, f).await?,
                     };
                     let locked = LockedFile {
                         name: f.filename.clone(),
@@ -163,20 +213,34 @@ pub async fn run(args: LockArgs, ctx: &Context) -> CliResult<u8> {
                     .is_none()
                     .then(|| relative_to(&local.path, &lock_dir));
                 let file = LockedFile {
-                    name: local.filename.to_string(),
+                    name: local.filename.clone(),
                     url: local.url.clone(),
                     path,
                     size: Some(local.size),
                     upload_time: None,
                     hashes: BTreeMap::from([("sha256".to_string(), local.sha256.clone())]),
                 };
-                (
-                    None,
+                let source = if let Some(dir) = &local.directory {
+                    // PEP 751: a project directory is locked as itself; it is
+                    // built again when installed.
+                    files -= 1;
+                    PackageSource::Directory(pyward_lock::pylock::LockedDirectory {
+                        path: relative_to(dir, &lock_dir),
+                        editable: false,
+                        subdirectory: None,
+                    })
+                } else if local.sdist {
+                    PackageSource::Distributions {
+                        sdist: Some(file),
+                        wheels: Vec::new(),
+                    }
+                } else {
                     PackageSource::Distributions {
                         sdist: None,
                         wheels: vec![file],
-                    },
-                )
+                    }
+                };
+                (None, source)
             }
         };
         packages.push(LockedPackage {
@@ -192,7 +256,7 @@ pub async fn run(args: LockArgs, ctx: &Context) -> CliResult<u8> {
         });
     }
     let lock = PyLock {
-        path: args.output.clone(),
+        path: output.to_path_buf(),
         lock_version: Version::from_str("1.0").map_err(|e| CliError::failed(e.to_string()))?,
         environments: None,
         requires_python: None,
@@ -204,31 +268,28 @@ pub async fn run(args: LockArgs, ctx: &Context) -> CliResult<u8> {
         tool: None,
         warnings: Vec::new(),
     };
+    Ok((lock, files))
+}
+
+/// Write `lock` to `output` atomically (a temporary file, then a rename).
+pub fn write_lock(lock: &PyLock, output: &Path) -> CliResult<()> {
+    let lock_dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
     let text = lock.to_toml_string();
     let tmp = lock_dir.join(format!(
         ".{}.tmp",
-        args.output
+        output
             .file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     ));
     fs_err::write(&tmp, &text)
-        .and_then(|_| fs_err::rename(&tmp, &args.output))
-        .map_err(|e| CliError::failed(format!("cannot write {}: {e}", args.output.display())))?;
-    ctx.printer.status(format!(
-        "Locked {} to {} ({} files, each with its sha256)",
-        plural(resolution.packages.len(), "package"),
-        args.output.display(),
-        files
-    ));
-    if ctx.printer.json {
-        ctx.printer.json_value(&serde_json::json!({
-            "lock": args.output,
-            "packages": resolution.packages.iter().map(|p| serde_json::json!({"name": p.name.to_string(), "version": p.version.to_string()})).collect::<Vec<_>>(),
-            "files": files,
-        }));
-    }
-    Ok(0)
+        .and_then(|_| fs_err::rename(&tmp, output))
+        .map_err(|e| CliError::failed(format!("cannot write {}: {e}", output.display())))?;
+    Ok(())
 }
 
 /// The sha256 of a file the index publishes no hash for (downloaded once).
@@ -257,6 +318,7 @@ fn relative_to(path: &Path, base: &Path) -> String {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
     match abs.strip_prefix(&base) {
+        Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
         Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
         Err(_) => abs.to_string_lossy().to_string(),
     }
