@@ -96,8 +96,15 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<PyLock, PyLockError> {
         message: e.message().trim().to_string(),
     })?;
     let warnings = RefCell::new(Vec::new());
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
     let cx = Cx {
         text,
+        newlines: &newlines,
         path,
         package: None,
         warnings: &warnings,
@@ -204,6 +211,8 @@ enum FileKind {
 
 struct Cx<'a> {
     text: &'a str,
+    /// Offsets of the text's newlines, for line numbers in messages.
+    newlines: &'a [usize],
     path: &'a Path,
     /// `name version` of the package being read.
     package: Option<&'a str>,
@@ -234,7 +243,13 @@ impl<'a> Cx<'a> {
     }
 
     fn span_line(&self, span: Option<Range<usize>>) -> Option<usize> {
-        span.map(|s| line_of(self.text, s.start))
+        // Lines are computed for every key a message may name, so they are
+        // looked up in the newline index rather than counted each time.
+        span.map(|s| {
+            self.newlines
+                .partition_point(|&n| n < s.start.min(self.text.len()))
+                + 1
+        })
     }
 
     /// The line of `key` in `table` (of its value when the key has no span).

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use futures::StreamExt;
+
 use pyward_dist::{PackageName, Version};
 use pyward_lock::pylock::{Datetime, LockedFile, LockedPackage, PackageSource, PyLock, TomlValue};
 use pyward_resolve::{Resolution, ResolvedSource, Upgrade};
@@ -147,9 +149,20 @@ pub async fn build_lock(
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
+    // Every project page at once (the resolver read them; they come from
+    // the HTTP cache or are revalidated in parallel).
+    let pages: Vec<_> = futures::stream::iter(resolution.packages.iter().map(|pkg| async move {
+        match &pkg.source {
+            ResolvedSource::Index { .. } => Some(client.project(&pkg.name).await),
+            ResolvedSource::Fixed => None,
+        }
+    }))
+    .buffered(16)
+    .collect()
+    .await;
     let mut packages = Vec::with_capacity(resolution.packages.len());
     let mut files = 0usize;
-    for pkg in &resolution.packages {
+    for (pkg, page) in resolution.packages.iter().zip(pages) {
         let dependencies = pkg
             .dependencies
             .iter()
@@ -157,9 +170,8 @@ pub async fn build_lock(
             .collect();
         let (index, source) = match &pkg.source {
             ResolvedSource::Index { index, .. } => {
-                let page = client
-                    .project(&pkg.name)
-                    .await
+                let page = page
+                    .ok_or_else(|| CliError::failed(format!("{} has no project page", pkg.name)))?
                     .map_err(|e| CliError::network(e.to_string()))?
                     .ok_or_else(|| {
                         CliError::network(format!("{} disappeared from the index", pkg.name))
