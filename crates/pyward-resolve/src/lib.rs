@@ -161,6 +161,8 @@ pub struct ResolvedPackage {
     pub direct: bool,
     /// PEP 592 yank reason, when a yanked release was pinned exactly.
     pub yanked: Option<String>,
+    /// PEP 792 status of the project, when its index page gives one.
+    pub project_status: Option<pyward_index::ProjectStatus>,
 }
 
 /// The result of a resolution.
@@ -250,8 +252,13 @@ pub async fn resolve(
     }
     let mut packages = Vec::with_capacity(by_name.len());
     for (name, (version, extras)) in by_name {
-        let (source, metadata, yanked) = match solved.fixed.get(&name) {
-            Some(f) => (ResolvedSource::Fixed, Arc::new(f.metadata.clone()), None),
+        let (source, metadata, yanked, project_status) = match solved.fixed.get(&name) {
+            Some(f) => (
+                ResolvedSource::Fixed,
+                Arc::new(f.metadata.clone()),
+                None,
+                None,
+            ),
             None => {
                 let info = fetcher
                     .project(&name)
@@ -277,6 +284,7 @@ pub async fn resolve(
                     },
                     md,
                     candidate.yanked.clone(),
+                    info.page.project_status.clone(),
                 )
             }
         };
@@ -290,6 +298,7 @@ pub async fn resolve(
             metadata,
             dependencies,
             yanked,
+            project_status,
         });
     }
     let (downloaded_files, downloaded_bytes) = fetcher.downloaded();

@@ -77,3 +77,65 @@ fn check_names_is_offline_and_scriptable() {
     // No index was asked.
     assert!(fx.index.requests().is_empty());
 }
+
+/// `app` depends on `oldlib` (archived) and, from 2.0, on `badlib`
+/// (quarantined by the index, PEP 792).
+fn status_index() -> TestIndex {
+    let mut index = TestIndex::new();
+    publish(
+        &mut index,
+        "app",
+        WheelBuilder::new("app", "1.0")
+            .requires_dist("oldlib")
+            .file("app/__init__.py", b"".to_vec()),
+    );
+    publish(
+        &mut index,
+        "app",
+        WheelBuilder::new("app", "2.0")
+            .requires_dist("oldlib")
+            .requires_dist("badlib")
+            .file("app/__init__.py", b"".to_vec()),
+    );
+    publish(
+        &mut index,
+        "oldlib",
+        WheelBuilder::new("oldlib", "1.0").file("oldlib/__init__.py", b"".to_vec()),
+    );
+    publish(
+        &mut index,
+        "badlib",
+        WheelBuilder::new("badlib", "1.0").file("badlib/__init__.py", b"".to_vec()),
+    );
+    index.add_project_status("oldlib", "archived", Some("moved to newlib"));
+    index.add_project_status("badlib", "quarantined", None);
+    index
+}
+
+#[test]
+fn project_status_of_every_resolved_package_is_shown_and_quarantine_refuses() {
+    let fx = Fixture::new(status_index());
+    let out = fx.install(&["app==1.0"]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains("oldlib is archived: its maintainers expect no more releases"),
+        "{all}"
+    );
+    assert!(all.contains("The index says: moved to newlib"), "{all}");
+
+    // A quarantined dependency stops the install before anything is downloaded.
+    let before = fx.snapshot();
+    let out = fx.install(&["app==2.0"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(all.contains("badlib is quarantined by the index"), "{all}");
+    assert_eq!(fx.snapshot(), before);
+    let served = fx.index.requests();
+    assert!(
+        !served
+            .iter()
+            .any(|r| r.ends_with("badlib-1.0-py3-none-any.whl")),
+        "the quarantined file was downloaded: {served:?}"
+    );
+}

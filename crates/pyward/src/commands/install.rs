@@ -227,6 +227,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         }
     };
     findings.extend(builds.take_tree_findings());
+    findings.extend(guards::trust::project_status(&resolution));
     let pins = pins_from_resolution(&resolution, &inputs)?;
     let unhashed_notes = unhashed_requirements(&inputs, &pins);
     execute(

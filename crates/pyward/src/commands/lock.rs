@@ -104,7 +104,7 @@ pub async fn run(args: LockArgs, ctx: &Context) -> CliResult<u8> {
     .await
     .map_err(|e| build::resolution_error(ctx, &builds, e, &policy))?;
     // An exact pin may select a yanked release (PEP 592): locked, and said.
-    let yanked: Vec<pyward_guard::Finding> = resolution
+    let mut noted: Vec<pyward_guard::Finding> = resolution
         .packages
         .iter()
         .filter_map(|p| {
@@ -113,8 +113,20 @@ pub async fn run(args: LockArgs, ctx: &Context) -> CliResult<u8> {
                 .map(|reason| super::install::yanked_finding(&p.name, &p.version, reason))
         })
         .collect();
+    // PEP 792: archived and deprecated projects are said; a quarantined
+    // one is not locked.
+    noted.extend(crate::guards::trust::project_status(&resolution));
+    let blocked = noted
+        .iter()
+        .any(|f| policy.decide_unattended(f) == pyward_guard::Decision::Block);
     ctx.printer
-        .findings(&yanked, &policy, pyward_guard::Decision::Warn);
+        .findings(&noted, &policy, pyward_guard::Decision::Warn);
+    if blocked {
+        return Err(CliError::refused(format!(
+            "{} was not written",
+            args.output.display()
+        )));
+    }
 
     let (lock, files) = build_lock(ctx, &client, &resolution, &inputs, &args.output).await?;
     write_lock(&lock, &args.output)?;

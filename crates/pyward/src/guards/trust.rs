@@ -151,3 +151,58 @@ pub fn days_in_words(days: i64) -> String {
         d => format!("{} years ago", d / 365),
     }
 }
+
+/// PEP 792 project status of every resolved package, from the index pages
+/// the resolver read (no extra request): a quarantined project is refused,
+/// an archived or deprecated one is said.
+pub fn project_status(resolution: &pyward_resolve::Resolution) -> Vec<Finding> {
+    use pyward_guard::{Check, PackageRef, Severity};
+    let mut findings = Vec::new();
+    for p in &resolution.packages {
+        let Some(status) = &p.project_status else {
+            continue;
+        };
+        let package = PackageRef::new(p.name.to_string(), Some(p.version.to_string()), None);
+        let reason = status
+            .reason
+            .as_deref()
+            .filter(|r| !r.trim().is_empty())
+            .map(|r| format!(" The index says: {}", r.trim()))
+            .unwrap_or_default();
+        let finding = match status.status.as_str() {
+            "quarantined" => Finding::new(
+                Check::Flag,
+                Severity::High,
+                package,
+                format!("{} is quarantined by the index", p.name),
+            )
+            .why(format!(
+                "The index's operators quarantine a project they believe is unsafe, usually because of malware reports.{reason}"
+            ))
+            .advice(format!("remove {} from your requirements", p.name)),
+            "archived" => Finding::new(
+                Check::Trust,
+                Severity::Low,
+                package,
+                format!("{} is archived: its maintainers expect no more releases", p.name),
+            )
+            .why(format!(
+                "An archived project gets no fixes, including for security problems found later.{reason}"
+            ))
+            .advice(format!("look for a maintained alternative to {}", p.name)),
+            "deprecated" => Finding::new(
+                Check::Trust,
+                Severity::Low,
+                package,
+                format!("{} is deprecated by its maintainers", p.name),
+            )
+            .why(format!(
+                "A deprecated project is on its way out; its maintainers advise against new use.{reason}"
+            ))
+            .advice(format!("look for what replaces {}", p.name)),
+            _ => continue,
+        };
+        findings.push(finding);
+    }
+    findings
+}
