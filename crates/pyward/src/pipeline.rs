@@ -251,8 +251,9 @@ pub fn gather_inputs(args: &RequirementArgs, cwd: &Path) -> CliResult<Inputs> {
             }
             RequirementSpec::Editable { .. } => {
                 return Err(CliError::input(
-                    "editable installs (-e) need a build step, which this version of pyward does not have yet",
-                ))
+                    "editable installs (-e) are not supported yet",
+                )
+                .hint("install the project directory itself (built in the sandbox; run it again after changes):  pyward install ./path/to/project"))
             }
         }
     }
