@@ -174,11 +174,11 @@ impl BuildError {
             } => {
                 let mut advice = vec![wheel.to_string()];
                 if output_tail.contains("unable to detect version") {
-                    // setuptools-scm (also under hatch-vcs) in a project
-                    // copied without its .git directory.
+                    // setuptools-scm (also under hatch-vcs) without a git
+                    // repository or tag to take the version from.
                     advice.insert(
                         0,
-                        "pyward builds a copy of a project without its .git directory; give the version:  SETUPTOOLS_SCM_PRETEND_VERSION=1.2.3"
+                        "the build takes its version from git and found none (is the project in a git repository with a tag?); give the version:  SETUPTOOLS_SCM_PRETEND_VERSION=1.2.3"
                             .to_string(),
                     );
                 }

@@ -116,6 +116,8 @@ pub(crate) struct HookContext {
     pub confinement: Confinement,
     pub writable: WritableRoots,
     pub timeout: Duration,
+    /// Further variables for this tree (git's settings).
+    pub extra_env: Vec<(String, String)>,
 }
 
 /// What a hook answered.
@@ -267,11 +269,7 @@ impl HookContext {
                 env.push((name, value));
             }
         }
-        let bin = self.venv.join("bin");
-        let path = match std::env::var("PATH") {
-            Ok(p) if !p.is_empty() => format!("{}:{p}", bin.display()),
-            _ => format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
-        };
+        let path = format!("{}:{}", self.venv.join("bin").display(), search_path());
         let text = |p: &Path| p.display().to_string();
         env.extend([
             ("PATH".to_string(), path),
@@ -288,7 +286,17 @@ impl HookContext {
         if let Some(fd) = raw_fd(writer) {
             env.push(("PYWARD_BUILD_NETWORK_FD".to_string(), fd.to_string()));
         }
+        env.extend(self.extra_env.iter().cloned());
         env
+    }
+}
+
+/// The user's `PATH` (where compilers and git are found), or the usual
+/// system directories without one.
+pub(crate) fn search_path() -> String {
+    match std::env::var("PATH") {
+        Ok(p) if !p.is_empty() => p,
+        _ => "/usr/local/bin:/usr/bin:/bin".to_string(),
     }
 }
 

@@ -29,9 +29,10 @@
 //!
 //! A local project directory (`pyward install ./project`) takes the standard
 //! PEP 517 path: [`Builder::build_sdist_from_tree`] copies the directory
-//! (it is never written to) and runs `get_requires_for_build_sdist` and
-//! `build_sdist` in the same sandbox; the sdist it returns then goes through
-//! steps 1 to 4 like a downloaded one.
+//! (it is never written to; its git repository, if any, is shown to the
+//! build read-only, for versions taken from git tags) and runs
+//! `get_requires_for_build_sdist` and `build_sdist` in the same sandbox; the
+//! sdist it returns then goes through steps 1 to 4 like a downloaded one.
 
 // A failed build carries its output tail and findings for the user; builds
 // are slow and failures rare, so the size of the error does not matter.
@@ -39,6 +40,7 @@
 
 mod cache;
 mod error;
+mod git;
 mod hooks;
 mod network;
 mod permission;
@@ -280,8 +282,8 @@ struct Tree {
     policy: SandboxPolicy,
     status: SandboxStatus,
     attempts: Vec<NetworkAttempt>,
-    /// Links of a copied project that were left out, relative to it.
-    skipped_links: Vec<PathBuf>,
+    /// What the copy of a project brings to the build.
+    project: ProjectCopy,
     /// The `.dist-info` directory `prepare_metadata_for_build_wheel` made.
     dist_info: Option<PathBuf>,
 }
@@ -310,7 +312,13 @@ impl Tree {
         .flatten()
         .into_iter()
         .collect();
-        all.extend(skipped_links_notice(&self.skipped_links, subject));
+        all.extend(skipped_links_notice(&self.project.skipped_links, subject));
+        all.extend(
+            self.project
+                .git_trouble
+                .as_ref()
+                .map(|trouble| git_notice(trouble, subject)),
+        );
         all.extend(network::finding(
             &self.attempts,
             &subject.package,
@@ -319,6 +327,42 @@ impl Tree {
         ));
         all
     }
+}
+
+/// What the copy of a project directory brings to its build (nothing for
+/// an sdist).
+#[derive(Debug, Default)]
+struct ProjectCopy {
+    /// Links that were left out, relative to the project.
+    skipped_links: Vec<PathBuf>,
+    /// Variables for git when the build sees the project's repository.
+    git_env: Vec<(String, String)>,
+    /// What went wrong in showing the project's git repository to the build.
+    git_trouble: Option<GitTrouble>,
+}
+
+#[derive(Debug)]
+enum GitTrouble {
+    /// The build does not see the repository; the text says why.
+    Unavailable(String),
+    /// The build sees it, but files outside the project may count as
+    /// deleted; the text says why.
+    NotSetAside(String),
+}
+
+fn git_notice(trouble: &GitTrouble, subject: &Subject) -> Finding {
+    let display = &subject.display;
+    let title = match trouble {
+        GitTrouble::Unavailable(reason) => {
+            format!("the git repository of {display} could not be shown to its build: {reason}")
+        }
+        GitTrouble::NotSetAside(reason) => format!(
+            "the build of {display} may see the files of its git work tree outside the project as deleted, so a version taken from git may be marked as modified: {reason}"
+        ),
+    };
+    Finding::new(Check::Notice, Severity::Info, subject.package.clone(), title)
+    .why("pyward builds a copy of the project; tools that take the version from git (setuptools-scm, hatch-vcs, versioneer) read the repository through it.")
+    .advice("if the build needs the version from git, give it instead:  SETUPTOOLS_SCM_PRETEND_VERSION=1.2.3")
 }
 
 fn skipped_links_notice(links: &[PathBuf], subject: &Subject) -> Option<Finding> {
@@ -530,7 +574,19 @@ impl Builder {
     /// `__pycache__`, the caches of tox, nox, mypy, pytest and ruff,
     /// `node_modules`, special files, and symbolic links that are absolute
     /// or lead out of the project (those are never followed; they are left
-    /// out and named in a notice among the findings). A copy past 100,000
+    /// out and named in a notice among the findings).
+    ///
+    /// When the project is in a git work tree (at its top or below it, a
+    /// checkout, linked worktree or submodule), the build sees the
+    /// repository read-only, so versions taken from git tags work: the copy
+    /// sits at the project's place in a copied work tree whose `.git` names
+    /// a private git directory in the build directory, holding copies of
+    /// the checkout's `HEAD` and index and reading the user's objects, refs
+    /// and configuration in place. Index entries outside the project are
+    /// marked skip-worktree in the private index, so they do not count as
+    /// deleted. The user's `.git` is not written, whatever the sandbox
+    /// setting. When this fails, the build goes on without the repository
+    /// and a notice says why. A copy past 100,000
     /// entries or 1 GiB stops with [`SourceError::TooLarge`]; a directory
     /// without `pyproject.toml` or `setup.py` is [`SourceError::NotAProject`].
     ///
@@ -563,7 +619,15 @@ impl Builder {
             .canonicalize()
             .map_err(io_error(&given, "resolve", tree))?;
         let start = self.start(Subject::project(tree, &original))?;
-        let copy = start.root.join("project").join(project_dir_name(&original));
+        let base = start.root.join("project");
+        let repository = git::find(&original);
+        let (top_copy, copy) = match &repository {
+            Some(repo) => repo.layout(&base, &project_dir_name(&repo.top)),
+            None => {
+                let copy = base.join(project_dir_name(&original));
+                (copy.clone(), copy)
+            }
+        };
         if let Some(parent) = copy.parent() {
             std::fs::create_dir_all(parent).map_err(io_error(&given, "create", parent))?;
         }
@@ -588,10 +652,20 @@ impl Builder {
             // Its pyproject.toml and setup.py were links out of the project.
             return Err(not_buildable(SourceError::NotAProject));
         }
+        let mut project = ProjectCopy {
+            skipped_links: copied.skipped_links,
+            ..ProjectCopy::default()
+        };
+        if let Some(repo) = &repository {
+            project.git_trouble = self.show_repository(repo, &start.root, &top_copy);
+            if !matches!(project.git_trouble, Some(GitTrouble::Unavailable(_))) {
+                project.git_env = git::environment();
+            }
+        }
         let mut tree = self.prepare_tree(
             start,
             copy,
-            copied.skipped_links,
+            project,
             "get_requires_for_build_sdist",
             installer,
         )?;
@@ -652,6 +726,45 @@ impl Builder {
         })
     }
 
+    /// Let the build of the work tree copied to `top_copy` (in the build
+    /// directory `root`) read `repo`; what went wrong, if anything.
+    fn show_repository(
+        &self,
+        repo: &git::Repository,
+        root: &Path,
+        top_copy: &Path,
+    ) -> Option<GitTrouble> {
+        if let Err(e) = repo.attach(top_copy, &root.join("git")) {
+            let _ = std::fs::remove_file(top_copy.join(".git"));
+            return Some(GitTrouble::Unavailable(format!(
+                "its files in {} could not be copied ({e})",
+                repo.git_dir.display()
+            )));
+        }
+        let home = root.join("home");
+        if let Err(e) = std::fs::create_dir_all(&home) {
+            return Some(GitTrouble::NotSetAside(format!("{}: {e}", home.display())));
+        }
+        let mut env = vec![
+            ("PATH".to_string(), hooks::search_path()),
+            ("HOME".to_string(), home.display().to_string()),
+            (
+                "GIT_CEILING_DIRECTORIES".to_string(),
+                root.display().to_string(),
+            ),
+        ];
+        env.extend(git::environment());
+        let confinement = self.capabilities().confinement(self.policy);
+        let writable = WritableRoots {
+            dirs: vec![root.to_path_buf()],
+        };
+        repo.hide_absent(top_copy, &env, |command| {
+            sandbox::confine(command, confinement, &writable, None)
+        })
+        .err()
+        .map(GitTrouble::NotSetAside)
+    }
+
     /// Extract the sdist and prepare its tree.
     fn set_up(&self, sdist: &Sdist, installer: &dyn BuildEnvInstaller) -> Result<Tree, BuildError> {
         let start = self.start(sdist.subject())?;
@@ -674,7 +787,7 @@ impl Builder {
         self.prepare_tree(
             start,
             source_root,
-            Vec::new(),
+            ProjectCopy::default(),
             "get_requires_for_build_wheel",
             installer,
         )
@@ -714,7 +827,7 @@ impl Builder {
         &self,
         start: Start,
         source_root: PathBuf,
-        skipped_links: Vec<PathBuf>,
+        project: ProjectCopy,
         requires_hook: &str,
         installer: &dyn BuildEnvInstaller,
     ) -> Result<Tree, BuildError> {
@@ -742,6 +855,13 @@ impl Builder {
         for d in [&control, &tmp, &home, &wheel_dir, &metadata_dir, &sdist_dir] {
             std::fs::create_dir_all(d).map_err(io_error(&package, "create", d))?;
         }
+        // Git run by the build never finds a repository around the build
+        // directory (one holding the cache, such as a home directory).
+        let mut extra_env = vec![(
+            "GIT_CEILING_DIRECTORIES".to_string(),
+            root.display().to_string(),
+        )];
+        extra_env.extend(project.git_env.iter().cloned());
         let mut tree = Tree {
             hooks: HookContext {
                 python: pyward_install::venv_python(&venv),
@@ -757,6 +877,7 @@ impl Builder {
                     dirs: vec![root.clone()],
                 },
                 timeout: self.timeout,
+                extra_env,
             },
             _dir: dir,
             subject,
@@ -766,7 +887,7 @@ impl Builder {
             policy: self.policy,
             status: self.capabilities().status(self.policy),
             attempts: Vec::new(),
-            skipped_links,
+            project,
             dist_info: None,
         };
 
