@@ -40,7 +40,7 @@ use std::str::FromStr;
 
 use pyward_archive::{ArchiveError, Limits};
 use pyward_dist::{PackageName, SdistFilename, Version, WheelFilename};
-use pyward_guard::{Check, Evidence, Finding, PackageRef};
+use pyward_guard::{Check, Evidence, Finding, PackageRef, Severity};
 
 use analyze::Context;
 pub use rules::{Confidence, Hit, Rule};
@@ -230,8 +230,20 @@ fn findings_from_hits(package: &PackageRef, hits: &[Hit]) -> Vec<Finding> {
                     value: all.len().to_string(),
                 });
             }
-            for a in first.rule.advice() {
-                f = f.advice(*a);
+            if first.severity >= Severity::High {
+                for a in first.rule.advice() {
+                    f = f.advice(*a);
+                }
+            } else {
+                // Below High a finding is context, not a verdict: many
+                // legitimate packages do this, and the install goes ahead.
+                let name = &package.name;
+                f = f
+                    .advice("nothing to do if you expect this package to do that; the lines above show what was seen")
+                    .advice(format!("read every flagged line with `pyward scan {name} --json`"))
+                    .advice(format!(
+                        "if the code does something the project should not, report it: pyward report {name} --reason \"...\""
+                    ));
             }
             f
         })

@@ -73,7 +73,7 @@ impl Rule {
                 "Code fetched from the internet at run time was never part of the package you checked, so it can be anything."
             }
             Rule::DecodeExec => {
-                "Legitimate packages have no reason to hide the code they run; hiding it is how malware avoids being read."
+                "Running data that is decoded at run time (exec, eval, unpickling) runs code that cannot be read in the package; malware hides its payload this way."
             }
             Rule::Obfuscation => {
                 "Code that is made unreadable on purpose cannot be reviewed by you or by anyone else."

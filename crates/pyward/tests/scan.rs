@@ -59,3 +59,48 @@ fn an_ordinary_package_scans_clean_and_installs() {
         text(&out)
     );
 }
+
+/// A cache backend that unpickles what it decodes (Moderate: context, shown
+/// with advice that fits it) and a client that names a bare IP address next
+/// to network code (Low: kept for `pyward scan` and --json, not printed).
+fn cache_library() -> WheelBuilder {
+    WheelBuilder::new("cachelib", "1.0")
+        .file(
+            "cachelib/backend.py",
+            b"import base64, pickle\n\ndef load(value):\n    return pickle.loads(base64.b64decode(value))\n".to_vec(),
+        )
+        .file(
+            "cachelib/net.py",
+            b"import socket\n\nDEFAULT = '10.1.2.3'\n\ndef connect(host=DEFAULT):\n    return socket.create_connection((host, 11211))\n".to_vec(),
+        )
+}
+
+#[test]
+fn findings_that_do_not_block_read_as_context_and_low_ones_stay_out_of_the_install() {
+    let mut index = TestIndex::new();
+    publish(&mut index, "cachelib", cache_library());
+    let fx = Fixture::new(index);
+    let out = fx.install(&["cachelib"]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let path = cache_library().build().write_to(fx.dir.path());
+    let out = fx.pyward(&["scan", "--json", path.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = v[0]["findings"].as_array().expect("findings").clone();
+    let severities: Vec<&str> = findings
+        .iter()
+        .filter_map(|f| f["severity"].as_str())
+        .collect();
+    assert!(severities.contains(&"moderate"), "{findings:?}");
+    for f in &findings {
+        let title = f["title"].as_str().unwrap_or_default();
+        match f["severity"].as_str() {
+            Some("low") | Some("info") => {
+                assert!(!all.contains(title), "a low finding was printed: {all}")
+            }
+            _ => assert!(all.contains(title), "{all}"),
+        }
+    }
+    assert!(!all.contains("do not install this package"), "{all}");
+    assert!(all.contains("pyward scan cachelib --json"), "{all}");
+}

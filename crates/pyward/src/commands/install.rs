@@ -1113,6 +1113,9 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
         .items
         .iter()
         .filter(|f| f.check != Check::Vulnerability)
+        // Low scan findings are context for `pyward scan` and --json, not
+        // worth a block of text in every install.
+        .filter(|f| f.check != Check::Scan || f.severity >= Severity::Moderate)
         .cloned()
         .collect();
     ctx.printer

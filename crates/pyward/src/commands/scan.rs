@@ -41,7 +41,7 @@ pub async fn run(args: ScanArgs, ctx: &Context) -> CliResult<u8> {
                 version: dist.version().clone(),
                 sdist: matches!(dist, DistFilename::Sdist(_)),
             };
-            let cache = ctx.cache.root.join("scan-v1").join(format!("{sha}.json"));
+            let cache = crate::guards::scan::cache_path(ctx, &sha);
             let findings = tokio::task::spawn_blocking(move || scan_one(&cache, &artifact))
                 .await
                 .map_err(|e| CliError::failed(e.to_string()))?
@@ -201,11 +201,7 @@ async fn scan_from_index(
             version: version.clone(),
             sdist: matches!(file.dist, DistFilename::Sdist(_)),
         };
-        let cache = ctx
-            .cache
-            .root
-            .join("scan-v1")
-            .join(format!("{}.json", got.sha256));
+        let cache = crate::guards::scan::cache_path(ctx, &got.sha256);
         let findings = tokio::task::spawn_blocking(move || scan_one(&cache, &artifact))
             .await
             .map_err(|e| CliError::failed(e.to_string()))?

@@ -20,10 +20,12 @@ pub struct Artifact {
     pub sdist: bool,
 }
 
-fn cache_path(ctx: &Context, sha256: &str) -> PathBuf {
+/// Where the findings of the archive with `sha256` are kept (the version in
+/// the directory name changes when findings would read differently).
+pub fn cache_path(ctx: &Context, sha256: &str) -> PathBuf {
     ctx.cache
         .root
-        .join("scan-v1")
+        .join("scan-v2")
         .join(format!("{sha256}.json"))
 }
 
