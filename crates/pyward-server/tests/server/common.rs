@@ -61,8 +61,12 @@ pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<
     let task = tokio::spawn(pyward_server::serve(config.clone(), listener, async {
         let _ = rx.await;
     }));
+    // A fresh connection per request: a request the server refused
+    // mid-body (oversized) leaves its connection closed, and reusing it
+    // would fail the next request in the same test.
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
         .build()
         .unwrap();
     let server = TestServer {
