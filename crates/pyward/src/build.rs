@@ -180,6 +180,8 @@ pub struct Builds {
     env_findings: Mutex<Vec<Finding>>,
     /// Findings of building project directories into sdists.
     tree_findings: Mutex<Vec<Finding>>,
+    /// Whether a project directory's backend ran (`build_sdist`).
+    tree_code_ran: AtomicBool,
     announced: AtomicBool,
     /// Sdists (by sha256) built or prepared in this run, and the time spent building.
     fresh: Mutex<HashSet<String>>,
@@ -218,6 +220,7 @@ impl Builds {
             failure: Mutex::new(None),
             env_findings: Mutex::new(Vec::new()),
             tree_findings: Mutex::new(Vec::new()),
+            tree_code_ran: AtomicBool::new(false),
             announced: AtomicBool::new(false),
             fresh: Mutex::new(HashSet::new()),
             build_time: Mutex::new(Duration::ZERO),
@@ -490,30 +493,47 @@ impl Builds {
                 local.display
             ));
         }
-        let blocked = self.blocked_by_audit(&[(name.clone(), version.clone())], true);
-        if let Some(first) = blocked.first() {
-            let message = format!("{name} {version} was not built: {}", first.title);
-            self.stop(Failure::Refused(blocked));
-            return Err(message);
-        }
-        let blocked = self.blocked_by_scan(vec![Artifact {
-            path: local.path.clone(),
-            sha256: local.sha256.clone(),
-            name: name.clone(),
-            version: version.clone(),
-            sdist: true,
-        }]);
-        if let Some(first) = blocked.first() {
-            let message = format!("{name} {version} was not built: {}", first.title);
-            self.stop(Failure::Refused(blocked));
-            return Err(message);
-        }
-        let sdist = Sdist::from_parsed(
+        self.refuse_if_audit_blocks(name, version)?;
+        self.scan_and_prepare(Sdist::from_parsed(
             &local.path,
             &local.filename,
             local.parsed.clone(),
             &local.sha256,
-        );
+        ))
+    }
+
+    /// Known malware (or anything else the policy blocks) for `name`
+    /// `version` stops here, before its sdist is fetched or any code runs.
+    fn refuse_if_audit_blocks(&self, name: &PackageName, version: &Version) -> Result<(), String> {
+        let blocked = self.blocked_by_audit(&[(name.clone(), version.clone())], true);
+        match blocked.first() {
+            Some(first) => {
+                let message = format!("{name} {version} was not built: {}", first.title);
+                self.stop(Failure::Refused(blocked));
+                Err(message)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// The code scan sees a verified sdist before any of its code runs; then
+    /// its metadata is prepared in the sandbox.
+    fn scan_and_prepare(&self, sdist: Sdist) -> Result<CoreMetadata, String> {
+        let blocked = self.blocked_by_scan(vec![Artifact {
+            path: sdist.path.clone(),
+            sha256: sdist.sha256.clone(),
+            name: sdist.name.clone(),
+            version: sdist.version.clone(),
+            sdist: true,
+        }]);
+        if let Some(first) = blocked.first() {
+            let message = format!(
+                "{} {} was not built: {}",
+                sdist.name, sdist.version, first.title
+            );
+            self.stop(Failure::Refused(blocked));
+            return Err(message);
+        }
         let started = Instant::now();
         match self.builder.prepare_metadata(&sdist, self) {
             Ok(prepared) => {
@@ -536,6 +556,7 @@ impl Builds {
     /// sandbox on a copy of the directory, and kept in the archive cache
     /// under its sha256.
     fn sdist_of_tree(&self, tree: &pipeline::LocalTree) -> Result<pipeline::LocalSdist, String> {
+        self.tree_code_ran.store(true, Ordering::SeqCst);
         let built = self
             .builder
             .build_sdist_from_tree(&tree.path, self)
@@ -572,6 +593,12 @@ impl Builds {
             size,
             directory: Some(tree.path.clone()),
         })
+    }
+
+    /// Whether the build backend of a project directory ran in this run
+    /// (so "no code ran" can no longer be said).
+    pub fn project_code_ran(&self) -> bool {
+        self.tree_code_ran.load(Ordering::SeqCst)
     }
 
     /// Notices from building project directories into sdists (links left
@@ -636,11 +663,7 @@ pub async fn prepare_local_sdists(
                 )));
             }
         }
-        inputs.requirements.retain(|r| r.name != sdist.parsed.name);
-        inputs.requirements.push(
-            tree.pending
-                .requirement(&sdist.parsed.name, &sdist.parsed.version)?,
-        );
+        inputs.require_exactly(&tree.pending, &sdist.parsed.name, &sdist.parsed.version)?;
         inputs.local_sdists.push(sdist);
     }
     for local in std::mem::take(&mut inputs.local_sdists) {
@@ -705,14 +728,7 @@ impl SdistMetadata for Builds {
         file: &DistFile,
         index: &IndexUrl,
     ) -> Result<CoreMetadata, String> {
-        // Known malware (or anything else the policy blocks) stops here,
-        // before any code of the sdist runs.
-        let blocked = self.blocked_by_audit(&[(name.clone(), version.clone())], true);
-        if let Some(first) = blocked.first() {
-            let message = format!("{name} {version} was not built: {}", first.title);
-            self.stop(Failure::Refused(blocked));
-            return Err(message);
-        }
+        self.refuse_if_audit_blocks(name, version)?;
         let package = PackageRef::new(
             name.to_string(),
             Some(version.to_string()),
@@ -731,38 +747,12 @@ impl SdistMetadata for Builds {
                 }
                 message
             })?;
-        // The code scan sees the sdist before any of its code runs.
-        let blocked = self.blocked_by_scan(vec![Artifact {
-            path: path.clone(),
-            sha256: sha256.clone(),
-            name: name.clone(),
-            version: version.clone(),
-            sdist: true,
-        }]);
-        if let Some(first) = blocked.first() {
-            let message = format!("{name} {version} was not built: {}", first.title);
-            self.stop(Failure::Refused(blocked));
-            return Err(message);
-        }
         let sdist = Sdist::new(&path, &file.filename, Some(name), &sha256).map_err(|e| {
             let message = e.to_string();
             self.stop(Failure::Build(e));
             message
         })?;
-        let started = Instant::now();
-        match self.builder.prepare_metadata(&sdist, self) {
-            Ok(prepared) => {
-                if !prepared.from_cache {
-                    self.record_build(&sdist.sha256, started.elapsed());
-                }
-                Ok(prepared.metadata)
-            }
-            Err(e) => {
-                let message = e.to_string();
-                self.stop(Failure::Build(e));
-                Err(message)
-            }
-        }
+        self.scan_and_prepare(sdist)
     }
 }
 

@@ -64,7 +64,7 @@ pub struct PendingLocal {
 impl PendingLocal {
     /// The requirement that stands for the distribution once its name and
     /// version are known: `name[extras]==version ; marker`.
-    pub fn requirement(&self, name: &PackageName, version: &Version) -> CliResult<Requirement> {
+    fn requirement(&self, name: &PackageName, version: &Version) -> CliResult<Requirement> {
         let mut req = Requirement::from_str(&format!("{name}=={version}"))
             .map_err(|e| CliError::failed(e.to_string()))?;
         req.extras = self.extras.clone();
@@ -109,6 +109,19 @@ pub struct LocalSdist {
 }
 
 impl Inputs {
+    /// Stand a given file or directory in for any requirement of the same
+    /// name: `name[extras]==version ; marker`.
+    pub fn require_exactly(
+        &mut self,
+        pending: &PendingLocal,
+        name: &PackageName,
+        version: &Version,
+    ) -> CliResult<()> {
+        self.requirements.retain(|r| &r.name != name);
+        self.requirements.push(pending.requirement(name, version)?);
+        Ok(())
+    }
+
     /// Names of the packages given as files or URLs.
     pub fn local_names(&self) -> impl Iterator<Item = &PackageName> {
         self.local
@@ -390,10 +403,7 @@ pub async fn fetch_local_dists(
         let filename = match filename {
             DistFilename::Wheel(w) => w,
             DistFilename::Sdist(parsed) => {
-                inputs.requirements.retain(|r| r.name != parsed.name);
-                inputs
-                    .requirements
-                    .push(pending.requirement(&parsed.name, &parsed.version)?);
+                inputs.require_exactly(&pending, &parsed.name, &parsed.version)?;
                 inputs.local_sdists.push(LocalSdist {
                     path,
                     url,
@@ -421,10 +431,7 @@ pub async fn fetch_local_dists(
                 metadata.name, metadata.version
             )));
         }
-        inputs.requirements.retain(|r| r.name != metadata.name);
-        inputs
-            .requirements
-            .push(pending.requirement(&metadata.name, &metadata.version)?);
+        inputs.require_exactly(&pending, &metadata.name, &metadata.version)?;
         inputs.local.push(LocalDist {
             path,
             url,

@@ -211,20 +211,7 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
     };
     let resolution = match resolved {
         Ok(r) => r,
-        Err(e) => {
-            return match builds.stopped(e, &ctx.printer) {
-                build::Stopped::Refused(found) => {
-                    findings.extend(found);
-                    refuse(
-                        ctx,
-                        &findings,
-                        &policy,
-                        "Nothing was built or installed, and no code from it ran; your environment is unchanged.",
-                    )
-                }
-                build::Stopped::Error(e) => Err(e),
-            }
-        }
+        Err(e) => return stopped_by_build(ctx, &builds, e, findings, &policy),
     };
     findings.extend(builds.take_tree_findings());
     findings.extend(guards::trust::project_status(&resolution));
@@ -310,6 +297,29 @@ fn refuse(ctx: &Context, findings: &Findings, policy: &Policy, message: &str) ->
     ctx.printer.important(message);
     emit_json(ctx, &[], &[], &[], findings);
     Ok(1)
+}
+
+/// A run that stopped before installing, possibly because of a build:
+/// refused with the findings that blocked it, or the error.
+fn stopped_by_build(
+    ctx: &Context,
+    builds: &Builds,
+    err: CliError,
+    mut findings: Findings,
+    policy: &Policy,
+) -> CliResult<u8> {
+    match builds.stopped(err, &ctx.printer) {
+        build::Stopped::Refused(found) => {
+            findings.extend(found);
+            let message = if builds.project_code_ran() {
+                "Nothing was installed; your environment is unchanged."
+            } else {
+                "Nothing was built or installed, and no code from it ran; your environment is unchanged."
+            };
+            refuse(ctx, &findings, policy, message)
+        }
+        build::Stopped::Error(e) => Err(e),
+    }
 }
 
 /// Requirements files where some entries pin hashes and others do not: say which.
@@ -594,18 +604,7 @@ async fn install_lock(
     let mut findings = Findings::default();
     if let (Some(b), false) = (&builds, trees.local_trees.is_empty()) {
         if let Err(e) = build::prepare_local_sdists(ctx, &mut trees, b).await {
-            return match b.stopped(e, &ctx.printer) {
-                build::Stopped::Refused(found) => {
-                    findings.extend(found);
-                    refuse(
-                        ctx,
-                        &findings,
-                        &policy,
-                        "Nothing was built or installed; your environment is unchanged.",
-                    )
-                }
-                build::Stopped::Error(e) => Err(e),
-            };
+            return stopped_by_build(ctx, b, e, findings, &policy);
         }
         findings.extend(b.take_tree_findings());
         for local in trees.local {

@@ -231,38 +231,33 @@ pub async fn build_lock(
                     .iter()
                     .find(|l| l.metadata.name == pkg.name)
                     .ok_or_else(|| CliError::failed(format!("{} has no file", pkg.name)))?;
-                files += 1;
-                let path = local
-                    .url
-                    .is_none()
-                    .then(|| relative_to(&local.path, &lock_dir));
-                let file = LockedFile {
-                    name: local.filename.clone(),
-                    url: local.url.clone(),
-                    path,
-                    size: Some(local.size),
-                    upload_time: None,
-                    hashes: BTreeMap::from([("sha256".to_string(), local.sha256.clone())]),
-                };
                 let source = if let Some(dir) = &local.directory {
                     // PEP 751: a project directory is locked as itself; it is
                     // built again when installed.
-                    files -= 1;
                     PackageSource::Directory(pyward_lock::pylock::LockedDirectory {
                         path: relative_to(dir, &lock_dir),
                         editable: false,
                         subdirectory: None,
                     })
-                } else if local.sdist {
-                    PackageSource::Distributions {
-                        sdist: Some(file),
-                        wheels: Vec::new(),
-                    }
                 } else {
-                    PackageSource::Distributions {
-                        sdist: None,
-                        wheels: vec![file],
-                    }
+                    files += 1;
+                    let file = LockedFile {
+                        name: local.filename.clone(),
+                        url: local.url.clone(),
+                        path: local
+                            .url
+                            .is_none()
+                            .then(|| relative_to(&local.path, &lock_dir)),
+                        size: Some(local.size),
+                        upload_time: None,
+                        hashes: BTreeMap::from([("sha256".to_string(), local.sha256.clone())]),
+                    };
+                    let (sdist, wheels) = if local.sdist {
+                        (Some(file), Vec::new())
+                    } else {
+                        (None, vec![file])
+                    };
+                    PackageSource::Distributions { sdist, wheels }
                 };
                 (None, source)
             }
