@@ -2,71 +2,21 @@
 //! not be built, resolved through the caller's `SdistMetadata` when they may,
 //! and wheels still preferred wherever a version has one.
 
+mod common;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use pyward_dist::{
-    interpreter::MarkerValues, CoreMetadata, InterpreterInfo, Libc, PackageName, SchemePaths, Tags,
-    Version,
-};
+use pyward_dist::{CoreMetadata, PackageName, Version};
 use pyward_index::{DistFile, IndexClient, IndexUrl};
 use pyward_resolve::{
-    Resolution, ResolveError, ResolveInput, ResolveOptions, ResolvedSource, SdistMetadata, Target,
+    Resolution, ResolveError, ResolveInput, ResolveOptions, ResolvedSource, SdistMetadata,
 };
 use pyward_testkit::index::TestIndex;
 use pyward_testkit::wheel::{SdistBuilder, WheelBuilder};
 
-fn interpreter() -> InterpreterInfo {
-    InterpreterInfo {
-        executable: "/usr/bin/python3".into(),
-        base_executable: "/usr/bin/python3".into(),
-        prefix: "/usr".into(),
-        base_prefix: "/usr".into(),
-        version: (3, 12, 1),
-        implementation: "cpython".into(),
-        abiflags: String::new(),
-        gil_disabled: false,
-        pointer_size: 64,
-        os: "linux".into(),
-        arch: "x86_64".into(),
-        libc: Libc::Glibc {
-            major: 2,
-            minor: 35,
-        },
-        macos: None,
-        markers: MarkerValues {
-            implementation_name: "cpython".into(),
-            implementation_version: "3.12.1".into(),
-            os_name: "posix".into(),
-            platform_machine: "x86_64".into(),
-            platform_python_implementation: "CPython".into(),
-            platform_release: String::new(),
-            platform_system: "Linux".into(),
-            platform_version: String::new(),
-            python_full_version: "3.12.1".into(),
-            python_version: "3.12".into(),
-            sys_platform: "linux".into(),
-        },
-        paths: SchemePaths {
-            purelib: "/usr/lib".into(),
-            platlib: "/usr/lib".into(),
-            scripts: "/usr/bin".into(),
-            data: "/usr".into(),
-            include: "/usr/include".into(),
-        },
-        externally_managed: None,
-    }
-}
-
-fn target() -> Target {
-    let info = interpreter();
-    Target {
-        markers: info.marker_environment().unwrap(),
-        tags: Tags::from_interpreter(&info),
-        python: info.python_version(),
-    }
-}
+use common::target;
 
 fn name(s: &str) -> PackageName {
     PackageName::from_str(s).unwrap()
