@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Installs (Debian's postgresql), starts and prepares a local PostgreSQL for
 # pyward-server's tests. Idempotent, quiet, and fast when already running.
-# Prints one line for the caller to eval:
-#   eval "$(bash .ci/postgres.sh)"   # sets PYWARD_TEST_POSTGRES_URL
-# Progress and errors go to stderr.
+# Usage: bash .ci/postgres.sh ENV_FILE
+# writes one line, `export PYWARD_TEST_POSTGRES_URL=...`, to ENV_FILE for
+# the caller to source. Progress and errors go to stderr.
+#
+# The PostgreSQL server outlives this script, so nothing that may start it
+# (apt's post-install step, pg_ctlcluster) inherits the caller's stdout,
+# stderr or any pipe: a caller reading those until they close would wait for
+# the server to exit, that is forever. Such commands run with stdin from
+# /dev/null and their output in a log file, which is then shown on stderr.
 set -euo pipefail
 
-# Everything any tool prints (pg_ctlcluster, apt, psql notices) goes to
-# stderr; only the final export line goes to the caller's stdout (fd 3).
-exec 3>&1 1>&2
-
+ENV_FILE=${1:?usage: postgres.sh ENV_FILE}
 DB=pyward_test
 USER_NAME=pyward_test
 PASSWORD=pyward_test
@@ -20,22 +23,36 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
 }
 
+# Runs a command that may leave a daemon behind, detached from our
+# descriptors; its output is shown afterwards, and a failure stops the script.
+detached() {
+    local out status=0
+    out=$(mktemp)
+    as_root "$@" </dev/null >"$out" 2>&1 || status=$?
+    cat "$out" >&2
+    rm -f "$out"
+    if [ "$status" -ne 0 ]; then
+        log "failed (exit $status): $*"
+        exit 1
+    fi
+}
+
 if ! command -v pg_lsclusters >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     log "installing postgresql (apt)"
-    as_root apt-get update -qq >/dev/null
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    detached apt-get update -qq
+    detached env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
 fi
 
 # The newest installed major version, and its cluster (created if missing).
 VERSION=$(ls /usr/lib/postgresql | sort -n | tail -1)
 if ! pg_lsclusters -h | awk -v v="$VERSION" '$1 == v && $2 == "main"' | grep -q .; then
     log "creating cluster $VERSION/main"
-    as_root pg_createcluster "$VERSION" main >/dev/null
+    detached pg_createcluster "$VERSION" main
 fi
 PORT=$(pg_lsclusters -h | awk -v v="$VERSION" '$1 == v && $2 == "main" { print $3 }')
 if ! pg_lsclusters -h | awk -v v="$VERSION" '$1 == v && $2 == "main" { print $4 }' | grep -q online; then
     log "starting cluster $VERSION/main on port $PORT"
-    as_root pg_ctlcluster "$VERSION" main start
+    detached pg_ctlcluster "$VERSION" main start
 fi
 for _ in $(seq 1 60); do
     pg_isready -q -h 127.0.0.1 -p "$PORT" && break
@@ -51,4 +68,4 @@ if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != 1 ]
     psql_admin -c "CREATE DATABASE $DB OWNER $USER_NAME" >/dev/null
 fi
 
-echo "export PYWARD_TEST_POSTGRES_URL=postgres://$USER_NAME:$PASSWORD@127.0.0.1:$PORT/$DB" >&3
+echo "export PYWARD_TEST_POSTGRES_URL=postgres://$USER_NAME:$PASSWORD@127.0.0.1:$PORT/$DB" >"$ENV_FILE"
