@@ -169,10 +169,24 @@ impl BuildError {
                 "check that the build requirements are on your index".to_string(),
                 wheel.to_string(),
             ],
+            BuildError::HookRun { hook, .. } if hook == "build_editable" => vec![
+                "leave out -e: the project is then built and installed as a copy (install it again after changes)".to_string(),
+                "or move the project to a build backend that makes editable installs (PEP 660): setuptools 64 or newer, hatchling, flit-core 3.4 or newer, pdm-backend, poetry-core 1.0.8 or newer".to_string(),
+            ],
             BuildError::HookFailed {
-                log, output_tail, ..
+                log,
+                output_tail,
+                hook,
+                ..
             } => {
-                let mut advice = vec![wheel.to_string()];
+                // Only a release from an index can have a wheel instead; a
+                // project directory is always built.
+                let from_project = hook.ends_with("_sdist") || hook.ends_with("_editable");
+                let mut advice = if from_project {
+                    Vec::new()
+                } else {
+                    vec![wheel.to_string()]
+                };
                 if output_tail.contains("unable to detect version") {
                     // setuptools-scm (also under hatch-vcs) without a git
                     // repository or tag to take the version from.
@@ -242,6 +256,31 @@ mod tests {
         assert!(
             advice.iter().all(|a| !a.contains("SETUPTOOLS_SCM")),
             "{advice:?}"
+        );
+    }
+
+    #[test]
+    fn a_project_s_failed_build_is_not_told_to_look_for_a_wheel() {
+        let sdist = failed("error: invalid command").advice();
+        assert!(
+            sdist.iter().all(|a| !a.contains("--only-binary")),
+            "{sdist:?}"
+        );
+        let mut from_index = failed("error: invalid command");
+        if let BuildError::HookFailed { hook, .. } = &mut from_index {
+            *hook = "build_wheel".into();
+        }
+        assert!(from_index.advice()[0].contains("--only-binary"));
+        let no_hook = BuildError::HookRun {
+            package: "the project in ./demo".into(),
+            hook: "build_editable".into(),
+            message: "no build_editable hook".into(),
+            findings: Vec::new(),
+        };
+        assert!(
+            no_hook.advice()[0].contains("leave out -e"),
+            "{:?}",
+            no_hook.advice()
         );
     }
 

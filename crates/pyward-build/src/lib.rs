@@ -33,6 +33,9 @@
 //! build read-only, for versions taken from git tags) and runs
 //! `get_requires_for_build_sdist` and `build_sdist` in the same sandbox; the
 //! sdist it returns then goes through steps 1 to 4 like a downloaded one.
+//! An editable install (`pyward install -e ./project`) uses
+//! [`Builder::build_editable`] instead: PEP 660's hooks in the project
+//! directory itself, in the same sandbox but allowed to write there.
 
 // A failed build carries its output tail and findings for the user; builds
 // are slow and failures rare, so the size of the error does not matter.
@@ -191,6 +194,21 @@ pub struct BuiltSdist {
     pub findings: Vec<Finding>,
 }
 
+/// An editable wheel (PEP 660) built from a project directory by the
+/// backend's `build_editable` hook.
+#[derive(Debug, Clone)]
+pub struct BuiltEditable {
+    /// The wheel, in its own directory under `<cache>/editables/`; it stays
+    /// there until the caller removes that directory.
+    pub wheel_path: PathBuf,
+    pub filename: WheelFilename,
+    pub metadata: CoreMetadata,
+    /// How the build was confined.
+    pub sandboxed: SandboxStatus,
+    /// Network attempts and sandbox shortfalls of the build.
+    pub findings: Vec<Finding>,
+}
+
 /// Builds sdists for one interpreter; cheap to share across threads.
 pub struct Builder {
     interpreter: InterpreterInfo,
@@ -339,6 +357,9 @@ struct ProjectCopy {
     git_env: Vec<(String, String)>,
     /// What went wrong in showing the project's git repository to the build.
     git_trouble: Option<GitTrouble>,
+    /// The build works in the project directory itself (an editable
+    /// install), so it may write there too.
+    in_place: bool,
 }
 
 #[derive(Debug)]
@@ -726,6 +747,143 @@ impl Builder {
         })
     }
 
+    /// Build an editable wheel (PEP 660) of the project in the directory
+    /// `project` with its backend's `build_editable` hook.
+    ///
+    /// Unlike [`Builder::build_sdist_from_tree`], the backend works in the
+    /// project directory itself, as an editable install needs (the wheel
+    /// points the environment at these sources): the hooks run there with
+    /// the same sandbox, except that writes are allowed in the project
+    /// directory as well as the build directory (setuptools writes its
+    /// `*.egg-info` there). The network stays closed. Nothing is cached: the
+    /// wheel reflects the project as it is now.
+    ///
+    /// A backend without `build_editable` is [`BuildError::HookRun`] saying
+    /// so; the wheel it returns must be compatible with the interpreter and
+    /// its METADATA must match its file name.
+    pub fn build_editable(
+        &self,
+        project: &Path,
+        installer: &dyn BuildEnvInstaller,
+    ) -> Result<BuiltEditable, BuildError> {
+        let given = project.display().to_string();
+        let not_buildable = |source| BuildError::Source {
+            package: given.clone(),
+            source,
+        };
+        let meta = match std::fs::metadata(project) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(not_buildable(SourceError::NotFound))
+            }
+            Err(e) => return Err(io_error(&given, "read", project)(e)),
+        };
+        if !meta.is_dir() {
+            return Err(not_buildable(SourceError::NotADirectory));
+        }
+        if !project::has_project_file(project) {
+            return Err(not_buildable(SourceError::NotAProject));
+        }
+        let original = project
+            .canonicalize()
+            .map_err(io_error(&given, "resolve", project))?;
+        let start = self.start(Subject::project(project, &original))?;
+        let in_place = ProjectCopy {
+            in_place: true,
+            ..ProjectCopy::default()
+        };
+        let mut tree = self.prepare_tree(
+            start,
+            original,
+            in_place,
+            "get_requires_for_build_editable",
+            installer,
+        )?;
+        let hook = "build_editable";
+        let run = tree.hooks.run(
+            hook,
+            json!({
+                "wheel_directory": tree.wheel_dir,
+                "config_settings": null,
+                "metadata_directory": null,
+            }),
+        );
+        tree.absorb(&run);
+        let name = match run.answer {
+            Ok(Answer::Value(Value::String(name))) => name,
+            Ok(Answer::Missing) => {
+                return Err(BuildError::HookRun {
+                    package: tree.subject.display.clone(),
+                    hook: hook.to_string(),
+                    message: format!(
+                        "its backend `{}` cannot make editable installs (it has no build_editable hook, PEP 660)",
+                        tree.hooks.backend
+                    ),
+                    findings: tree.findings(),
+                })
+            }
+            Ok(Answer::Value(other)) => {
+                return Err(wrong_output(
+                    &tree,
+                    &other.to_string(),
+                    "build_editable must return the wheel's file name",
+                ))
+            }
+            Err(failure) => return Err(self.hook_error(&tree, hook, failure, &run.log)),
+        };
+        let path = checked_output(&tree, &tree.wheel_dir, &name, &[".whl"], false)?;
+        let filename = WheelFilename::from_str(&name)
+            .map_err(|e| wrong_output(&tree, &name, &e.to_string()))?;
+        // From here on the backend has named the project.
+        tree.subject = Subject::release(&filename.name, &filename.version, &name);
+        if !Tags::from_interpreter(&self.interpreter).is_compatible(&filename) {
+            return Err(wrong_output(
+                &tree,
+                &name,
+                &format!(
+                    "its tags do not fit the interpreter {}",
+                    self.interpreter.executable.display()
+                ),
+            ));
+        }
+        let bytes = pyward_archive::read_wheel_metadata(&path)
+            .map_err(|e| wrong_output(&tree, &name, &e.to_string()))?;
+        let metadata = CoreMetadata::parse(&bytes)
+            .map_err(|e| wrong_output(&tree, &name, &format!("its metadata is not valid: {e}")))?;
+        if metadata.name != filename.name || metadata.version != filename.version {
+            return Err(wrong_output(
+                &tree,
+                &name,
+                &format!(
+                    "its metadata says {} {}, not {}",
+                    metadata.name, metadata.version, tree.subject.display
+                ),
+            ));
+        }
+
+        let kept = self.cache_dir.join("editables");
+        let package = tree.subject.display.clone();
+        std::fs::create_dir_all(&kept).map_err(io_error(&package, "create", &kept))?;
+        let home = tempfile::Builder::new()
+            .prefix("editable-")
+            .tempdir_in(&kept)
+            .map_err(io_error(&package, "create a directory in", &kept))?;
+        let wheel_path = home.path().join(&name);
+        std::fs::rename(&path, &wheel_path).map_err(io_error(
+            &package,
+            "move the built wheel to",
+            &wheel_path,
+        ))?;
+        let _ = home.keep();
+        Ok(BuiltEditable {
+            wheel_path,
+            filename,
+            metadata,
+            sandboxed: tree.status.clone(),
+            findings: tree.findings(),
+        })
+    }
+
     /// Let the build of the work tree copied to `top_copy` (in the build
     /// directory `root`) read `repo`; what went wrong, if anything.
     fn show_repository(
@@ -862,6 +1020,10 @@ impl Builder {
             root.display().to_string(),
         )];
         extra_env.extend(project.git_env.iter().cloned());
+        let mut writable = vec![root.clone()];
+        if project.in_place {
+            writable.push(source_root.clone());
+        }
         let mut tree = Tree {
             hooks: HookContext {
                 python: pyward_install::venv_python(&venv),
@@ -873,9 +1035,7 @@ impl Builder {
                 backend: system.backend.clone(),
                 backend_path: system.backend_path.clone(),
                 confinement: self.capabilities().confinement(self.policy),
-                writable: WritableRoots {
-                    dirs: vec![root.clone()],
-                },
+                writable: WritableRoots { dirs: writable },
                 timeout: self.timeout,
                 extra_env,
             },

@@ -79,6 +79,20 @@ impl InstalledDist {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// The project directory of an editable install (PEP 610 `dir_info`
+    /// with `editable: true` and a `file:` URL).
+    pub fn editable_location(&self) -> Option<PathBuf> {
+        let direct = self.direct_url()?;
+        if direct.pointer("/dir_info/editable")?.as_bool()? {
+            url::Url::parse(direct.get("url")?.as_str()?)
+                .ok()?
+                .to_file_path()
+                .ok()
+        } else {
+            None
+        }
+    }
+
     /// The directory holding the metadata (site-packages).
     pub fn site_packages(&self) -> &Path {
         self.path.parent().unwrap_or(&self.path)

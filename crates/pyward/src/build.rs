@@ -595,6 +595,36 @@ impl Builds {
         })
     }
 
+    /// The editable wheel (PEP 660) of a project directory, built by its
+    /// backend in the sandbox, in place; it is the user's own working copy,
+    /// so its hash is not checked against anything (there is nothing to
+    /// compare with), but the wheel is code-scanned like any other before
+    /// it is installed.
+    fn editable_of_tree(&self, tree: &pipeline::LocalTree) -> Result<pipeline::LocalDist, String> {
+        self.tree_code_ran.store(true, Ordering::SeqCst);
+        let built = self.builder.build_editable(&tree.path, self).map_err(|e| {
+            let message = e.to_string();
+            self.stop(Failure::Build(e));
+            message
+        })?;
+        self.tree_findings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(built.findings.iter().cloned());
+        let (sha256, size) = pipeline::sha256_file(&built.wheel_path).map_err(|e| e.to_string())?;
+        Ok(pipeline::LocalDist {
+            path: built.wheel_path,
+            url: None,
+            filename: built.filename.to_string(),
+            sdist: false,
+            directory: Some(tree.path.clone()),
+            editable: true,
+            sha256,
+            size,
+            metadata: built.metadata,
+        })
+    }
+
     /// Whether the build backend of a project directory ran in this run
     /// (so "no code ran" can no longer be said).
     pub fn project_code_ran(&self) -> bool {
@@ -641,6 +671,33 @@ pub async fn prepare_local_sdists(
     // `build_sdist`, sandboxed, on a copy); then it is an sdist like any other.
     for tree in std::mem::take(&mut inputs.local_trees) {
         builds.announce_sandbox(&ctx.printer);
+        if tree.pending.editable {
+            let spinner = crate::commands::spinner(
+                ctx,
+                &format!("Building an editable install of {}", tree.path.display()),
+            );
+            let this = builds.clone();
+            let (built, tree) = tokio::task::spawn_blocking(move || {
+                let built = this.editable_of_tree(&tree);
+                (built, tree)
+            })
+            .await
+            .map_err(|e| CliError::failed(e.to_string()))?;
+            drop(spinner);
+            let built = built.map_err(CliError::failed)?;
+            if let Some(named) = &tree.pending.name {
+                if named != &built.metadata.name {
+                    return Err(CliError::input(format!(
+                        "the project in {} is {}, not {named}",
+                        tree.path.display(),
+                        built.metadata.name
+                    )));
+                }
+            }
+            inputs.require_exactly(&tree.pending, &built.metadata.name, &built.metadata.version)?;
+            inputs.local.push(built);
+            continue;
+        }
         let spinner = crate::commands::spinner(
             ctx,
             &format!("Preparing the project in {}", tree.path.display()),
@@ -684,6 +741,7 @@ pub async fn prepare_local_sdists(
             filename: local.filename,
             sdist: true,
             directory: local.directory,
+            editable: false,
             sha256: local.sha256,
             size: local.size,
             metadata,

@@ -258,6 +258,10 @@ pub struct RequirementArgs {
     /// Read requirements from a file in pip's format (repeatable).
     #[arg(short = 'r', long = "requirement", value_name = "FILE")]
     pub requirements: Vec<PathBuf>,
+    /// Install a project directory in editable mode (PEP 660): changes to
+    /// its Python files take effect without reinstalling (repeatable).
+    #[arg(short = 'e', long = "editable", value_name = "DIR")]
+    pub editable: Vec<String>,
     /// Constrain versions with a constraints file (repeatable).
     #[arg(short = 'c', long = "constraint", value_name = "FILE")]
     pub constraints: Vec<PathBuf>,

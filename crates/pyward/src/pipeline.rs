@@ -59,6 +59,8 @@ pub struct PendingLocal {
     pub name: Option<PackageName>,
     pub extras: Vec<ExtraName>,
     pub marker: MarkerTree,
+    /// `-e`: a project directory installed editable (PEP 660).
+    pub editable: bool,
 }
 
 impl PendingLocal {
@@ -80,8 +82,11 @@ pub struct LocalDist {
     pub filename: String,
     /// A source distribution: built at install time.
     pub sdist: bool,
-    /// The project directory the sdist was built from, when it was.
+    /// The project directory the sdist (or editable wheel) was built from,
+    /// when it was.
     pub directory: Option<PathBuf>,
+    /// An editable wheel of `directory` (PEP 660).
+    pub editable: bool,
     pub sha256: String,
     pub size: u64,
     pub metadata: CoreMetadata,
@@ -177,6 +182,11 @@ pub fn gather_inputs(args: &RequirementArgs, cwd: &Path) -> CliResult<Inputs> {
             .map_err(|e| CliError::input(e.to_string()))?;
         local_specs.push((spec, None));
     }
+    for arg in &args.editable {
+        let spec = pyward_lock::requirements::parse_editable_arg(arg, cwd)
+            .map_err(|e| CliError::input(e.to_string()))?;
+        local_specs.push((spec, None));
+    }
     for path in &args.requirements {
         let file = pyward_lock::requirements::parse_requirements_file(path)
             .map_err(|e| CliError::input(e.to_string()))?;
@@ -231,6 +241,7 @@ pub fn gather_inputs(args: &RequirementArgs, cwd: &Path) -> CliResult<Inputs> {
                         name: Some(req.name.clone()),
                         extras: req.extras.clone(),
                         marker: req.marker.clone(),
+                        editable: false,
                     });
                 } else {
                     inputs.requirements.push(req);
@@ -247,6 +258,7 @@ pub fn gather_inputs(args: &RequirementArgs, cwd: &Path) -> CliResult<Inputs> {
                     name,
                     extras,
                     marker,
+                    editable: false,
                 });
             }
             RequirementSpec::Url {
@@ -260,13 +272,17 @@ pub fn gather_inputs(args: &RequirementArgs, cwd: &Path) -> CliResult<Inputs> {
                     name,
                     extras,
                     marker,
+                    editable: false,
                 });
             }
-            RequirementSpec::Editable { .. } => {
-                return Err(CliError::input(
-                    "editable installs (-e) are not supported yet",
-                )
-                .hint("install the project directory itself (built in the sandbox; run it again after changes):  pyward install ./path/to/project"))
+            RequirementSpec::Editable { path, extras } => {
+                inputs.pending_local.push(PendingLocal {
+                    location: path.display().to_string(),
+                    name: None,
+                    extras,
+                    marker: MarkerTree::default(),
+                    editable: true,
+                });
             }
         }
     }
@@ -357,6 +373,13 @@ pub async fn fetch_local_dists(
             inputs.local_trees.push(LocalTree { path, pending });
             continue;
         }
+        if pending.editable {
+            return Err(CliError::input(format!(
+                "-e {location}: an editable install needs a project directory"
+            ))
+            .hint("give the directory that holds pyproject.toml or setup.py:  pyward install -e ./project")
+            .hint("to install a wheel or an sdist, leave out -e"));
+        }
         let display_name = url
             .as_ref()
             .map(|u| u.to_string())
@@ -438,6 +461,7 @@ pub async fn fetch_local_dists(
             filename: filename.to_string(),
             sdist: false,
             directory: None,
+            editable: false,
             sha256,
             size,
             metadata,

@@ -23,6 +23,9 @@ struct InTree {
     requires_dist: Vec<&'static str>,
     /// Python run at the start of `build_wheel`.
     build_code: String,
+    /// The backend has PEP 660's `build_editable`: a wheel whose `.pth`
+    /// points at the project's `src` directory.
+    editable: bool,
 }
 
 impl InTree {
@@ -34,6 +37,7 @@ impl InTree {
             requires: Vec::new(),
             requires_dist: Vec::new(),
             build_code: "pass".into(),
+            editable: false,
         }
     }
 
@@ -43,7 +47,32 @@ impl InTree {
             .lines()
             .map(|l| format!("    {l}\n"))
             .collect();
-        format!(
+        let editable_hook = if self.editable {
+            r#"
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    dist_info = DIST + "-" + VERSION + ".dist-info"
+    files = [
+        ("_" + DIST + "_editable.pth", (os.path.abspath("src") + "\n").encode()),
+        (dist_info + "/METADATA", _metadata().encode()),
+        (dist_info + "/WHEEL", b"Wheel-Version: 1.0\nGenerator: in-tree\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+    ]
+    record = []
+    for path, data in files:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+    record.append(dist_info + "/RECORD,,")
+    files.append((dist_info + "/RECORD", ("\n".join(record) + "\n").encode()))
+    filename = DIST + "-" + VERSION + "-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as z:
+        for path, data in files:
+            z.writestr(path, data)
+    return filename
+"#
+        } else {
+            ""
+        };
+        let backend = format!(
             r#"import base64, hashlib, os, zipfile
 
 NAME = {name:?}
@@ -101,7 +130,8 @@ def build_sdist(sdist_directory, config_settings=None):
             version = self.version,
             module = self.module,
             requires_dist = self.requires_dist,
-        )
+        );
+        backend + editable_hook
     }
 
     fn publish(&self, index: &mut TestIndex) {
@@ -616,4 +646,97 @@ fn a_project_directory_is_built_without_touching_it_installed_locked_and_synced(
         .output()
         .unwrap();
     assert_eq!(stdout_of(&imported), "from source", "{}", text(&imported));
+}
+
+#[test]
+fn an_editable_install_follows_the_project_s_sources_and_is_frozen_listed_and_removed() {
+    let mut index = TestIndex::new();
+    publish(&mut index, "lib", lib());
+    let fx = Fixture::new(index);
+    let project = fx.dir.path().join("my-project");
+    let mut tree = InTree::new("my-app", "0.5");
+    tree.requires_dist = vec!["lib"];
+    tree.editable = true;
+    tree.write_tree(&project);
+    let module = project.join("src").join("my_app");
+    std::fs::create_dir_all(&module).unwrap();
+    std::fs::write(module.join("__init__.py"), "VALUE = 'first'\n").unwrap();
+
+    let out = fx.install(&["-e", project.to_str().unwrap()]);
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("Installed 2 packages"), "{all}");
+    assert!(
+        all.contains("1 package built from your project directory"),
+        "{all}"
+    );
+    let imported = fx.python("import my_app, lib; print(my_app.VALUE, lib.READY)");
+    assert_eq!(stdout_of(&imported), "first True", "{}", text(&imported));
+    // A change to the sources is seen without installing again.
+    std::fs::write(module.join("__init__.py"), "VALUE = 'second'\n").unwrap();
+    let imported = fx.python("import my_app; print(my_app.VALUE)");
+    assert_eq!(stdout_of(&imported), "second", "{}", text(&imported));
+
+    let direct_url = std::fs::read_to_string(
+        fx.site_packages()
+            .join("my_app-0.5.dist-info")
+            .join("direct_url.json"),
+    )
+    .unwrap();
+    let direct: serde_json::Value = serde_json::from_str(&direct_url).unwrap();
+    assert_eq!(direct["dir_info"]["editable"], true, "{direct_url}");
+    assert!(
+        direct["url"].as_str().unwrap().ends_with("/my-project"),
+        "{direct_url}"
+    );
+
+    let frozen = fx.pyward(&["freeze", "--python", fx.venv().to_str().unwrap()]);
+    let frozen = stdout_of(&frozen);
+    let resolved = project.canonicalize().unwrap();
+    assert!(
+        frozen.contains(&format!("-e {}", resolved.display())),
+        "{frozen}"
+    );
+    assert!(frozen.contains("lib==1.0"), "{frozen}");
+    let listed = fx.pyward(&["list", "--python", fx.venv().to_str().unwrap()]);
+    let listed = stdout_of(&listed);
+    assert!(listed.contains("editable project location"), "{listed}");
+    assert!(listed.contains(&resolved.display().to_string()), "{listed}");
+
+    // Uninstalling removes the link to the sources, never the sources.
+    let out = fx.pyward(&[
+        "uninstall",
+        "--python",
+        fx.venv().to_str().unwrap(),
+        "my-app",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let imported = fx.python("import my_app");
+    assert!(!imported.status.success(), "{}", text(&imported));
+    assert!(module.join("__init__.py").is_file());
+}
+
+#[test]
+fn an_editable_install_needs_a_backend_that_can_make_one_and_changes_nothing_otherwise() {
+    let mut index = TestIndex::new();
+    publish(&mut index, "lib", lib());
+    let fx = Fixture::new(index);
+    let project = fx.dir.path().join("old-style");
+    InTree::new("old-style", "1.0").write_tree(&project);
+    let before = fx.snapshot();
+
+    let out = fx.install(&["-e", project.to_str().unwrap()]);
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    assert!(all.contains("no build_editable hook"), "{all}");
+    assert_eq!(fx.snapshot(), before, "the environment changed: {all}");
+
+    // Not a directory: said before anything runs.
+    let out = fx.install(&["-e", project.join("pyproject.toml").to_str().unwrap()]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("editable installs need a local project directory"),
+        "{all}"
+    );
 }

@@ -134,6 +134,9 @@ pub enum RequirementsError {
     },
     #[error("`{arg}` is not something pyward can install: {message}")]
     InvalidArgument { arg: String, message: String },
+    /// A command-line `-e` value; the message names it.
+    #[error("{message}")]
+    InvalidEditable { message: String },
 }
 
 /// Parse a requirements file and everything it includes. Requirement paths
@@ -172,10 +175,8 @@ pub fn parse_requirement_arg(arg: &str, cwd: &Path) -> Result<RequirementSpec, R
 /// The value of a command-line `-e`/`--editable`: a local project directory,
 /// optionally with extras (`./proj[dev]`).
 pub fn parse_editable_arg(arg: &str, cwd: &Path) -> Result<RequirementSpec, RequirementsError> {
-    spec::classify_editable(arg, cwd).map_err(|message| RequirementsError::InvalidArgument {
-        arg: format!("-e {arg}"),
-        message,
-    })
+    spec::classify_editable(arg, cwd)
+        .map_err(|message| RequirementsError::InvalidEditable { message })
 }
 
 fn env_var(name: &str) -> Option<String> {

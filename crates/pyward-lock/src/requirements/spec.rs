@@ -33,8 +33,7 @@ pub enum RequirementSpec {
         extras: Vec<ExtraName>,
         marker: MarkerTree,
     },
-    /// `-e path`: an editable install of a project directory. Parsed so it can
-    /// be reported precisely; installing editables is not supported yet.
+    /// `-e path`: an editable install (PEP 660) of a project directory.
     Editable {
         path: PathBuf,
         extras: Vec<ExtraName>,

@@ -560,7 +560,7 @@ fn editable_arguments() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.starts_with("`-e empty` is not something pyward can install")
+        e.starts_with("`-e empty`: directory is not installable")
             && e.contains("neither pyproject.toml nor setup.py"),
         "{e}"
     );

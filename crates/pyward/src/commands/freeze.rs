@@ -30,6 +30,12 @@ pub async fn run(args: FreezeArgs, ctx: &Context) -> CliResult<u8> {
                 .get("url")
                 .and_then(|u| u.as_str())
                 .unwrap_or("an unknown location");
+            // An editable project installs again from its directory, as pip
+            // writes it.
+            if let Some(path) = d.editable_location() {
+                out.push_str(&format!("-e {}\n", path.display()));
+                continue;
+            }
             out.push_str(&format!(
                 "# {} {} was installed from {url}\n",
                 d.name, d.version

@@ -55,8 +55,11 @@ pub enum PlannedSource {
         url: Option<Url>,
         sha256: String,
         size: u64,
-        /// The project directory an sdist was built from (PEP 610 `dir_info`).
+        /// The project directory an sdist (or editable wheel) was built
+        /// from (PEP 610 `dir_info`).
         directory: Option<PathBuf>,
+        /// An editable wheel of `directory` (PEP 660).
+        editable: bool,
     },
 }
 
@@ -88,7 +91,10 @@ fn is_lock_file(path: &Path) -> bool {
 }
 
 pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
-    if args.reqs.packages.is_empty() && args.reqs.requirements.is_empty() {
+    if args.reqs.packages.is_empty()
+        && args.reqs.requirements.is_empty()
+        && args.reqs.editable.is_empty()
+    {
         return Err(CliError::input("nothing to install")
             .hint("name a package:  pyward install requests")
             .hint("or a requirements file:  pyward install -r requirements.txt"));
@@ -108,7 +114,11 @@ pub async fn run(args: InstallArgs, ctx: &Context) -> CliResult<u8> {
         .filter(|p| is_lock_file(p))
         .collect();
     if let Some(lock) = locks.first() {
-        if locks.len() > 1 || args.reqs.requirements.len() > 1 || !args.reqs.packages.is_empty() {
+        if locks.len() > 1
+            || args.reqs.requirements.len() > 1
+            || !args.reqs.packages.is_empty()
+            || !args.reqs.editable.is_empty()
+        {
             return Err(CliError::input(format!(
                 "{} is a lock file: it is installed on its own, without other requirements",
                 lock.display()
@@ -383,6 +393,7 @@ fn pins_from_resolution(
                     sha256: l.sha256.clone(),
                     size: l.size,
                     directory: l.directory.clone(),
+                    editable: l.editable,
                 },
             ),
             (ResolvedSource::Fixed, None) => {
@@ -474,6 +485,7 @@ async fn install_lock(
                     name: Some(pkg.name.clone()),
                     extras: Vec::new(),
                     marker: Default::default(),
+                    editable: dir.editable,
                 },
             });
             continue;
@@ -565,6 +577,7 @@ async fn install_lock(
                     sha256: sha,
                     size,
                     directory: None,
+                    editable: false,
                 }
             }
             (None, None) => {
@@ -618,6 +631,7 @@ async fn install_lock(
                     sha256: local.sha256,
                     size: local.size,
                     directory: local.directory,
+                    editable: local.editable,
                 },
                 requested: true,
                 yanked: None,
@@ -1000,6 +1014,7 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
         let direct_url = match &p.source {
             PlannedSource::Local {
                 directory: Some(dir),
+                editable,
                 ..
             } => {
                 // PEP 610: installed from a project directory.
@@ -1007,7 +1022,12 @@ pub async fn execute(ctx: &Context, pins: Vec<Pinned>, mut x: Execution<'_>) -> 
                 let u = Url::from_directory_path(&dir)
                     .map(|u| u.to_string())
                     .unwrap_or_default();
-                Some(serde_json::json!({"url": u.trim_end_matches('/'), "dir_info": {}}))
+                let dir_info = if *editable {
+                    serde_json::json!({"editable": true})
+                } else {
+                    serde_json::json!({})
+                };
+                Some(serde_json::json!({"url": u.trim_end_matches('/'), "dir_info": dir_info}))
             }
             PlannedSource::Local {
                 path, url, sha256, ..

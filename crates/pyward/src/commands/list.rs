@@ -19,6 +19,7 @@ pub async fn run(args: EnvArgs, ctx: &Context) -> CliResult<u8> {
                     "version": d.version.to_string(),
                     "installer": d.installer,
                     "requested": d.requested,
+                    "editable_project_location": d.editable_location(),
                 })
             })
             .collect();
@@ -31,17 +32,32 @@ pub async fn run(args: EnvArgs, ctx: &Context) -> CliResult<u8> {
         .max()
         .unwrap_or(7)
         .max(7);
-    ctx.printer.important(format!(
-        "{:<width$}  {:<12}  installer",
-        "Package", "Version"
-    ));
-    for d in &dists {
-        ctx.printer.important(format!(
-            "{:<width$}  {:<12}  {}",
+    // Editable installs name their project directory, in a column shown
+    // only when there is one.
+    let editable: Vec<Option<std::path::PathBuf>> =
+        dists.iter().map(|d| d.editable_location()).collect();
+    let location_column = editable.iter().any(Option::is_some);
+    let header = format!(
+        "{:<width$}  {:<12}  {:<9}",
+        "Package", "Version", "installer"
+    );
+    ctx.printer.important(if location_column {
+        format!("{header}  editable project location")
+    } else {
+        header.trim_end().to_string()
+    });
+    for (d, location) in dists.iter().zip(&editable) {
+        let row = format!(
+            "{:<width$}  {:<12}  {:<9}  {}",
             d.name.to_string(),
             d.version.to_string(),
-            d.installer.as_deref().unwrap_or("unknown")
-        ));
+            d.installer.as_deref().unwrap_or("unknown"),
+            location
+                .as_ref()
+                .map(|l| l.display().to_string())
+                .unwrap_or_default()
+        );
+        ctx.printer.important(row.trim_end());
     }
     Ok(0)
 }

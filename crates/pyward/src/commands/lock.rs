@@ -37,7 +37,7 @@ pub async fn run(args: LockArgs, ctx: &Context) -> CliResult<u8> {
         reqs.packages
             .extend(project.dependencies.iter().map(|r| r.to_string()));
     }
-    if reqs.packages.is_empty() && reqs.requirements.is_empty() {
+    if reqs.packages.is_empty() && reqs.requirements.is_empty() && reqs.editable.is_empty() {
         if cwd.join("pyproject.toml").is_file() && pyprojects.is_empty() {
             let project =
                 pyward_lock::pyproject::read_pyproject_dependencies(&cwd.join("pyproject.toml"))
@@ -236,7 +236,7 @@ pub async fn build_lock(
                     // built again when installed.
                     PackageSource::Directory(pyward_lock::pylock::LockedDirectory {
                         path: relative_to(dir, &lock_dir),
-                        editable: false,
+                        editable: local.editable,
                         subdirectory: None,
                     })
                 } else {
