@@ -78,6 +78,23 @@ fn check_names_is_offline_and_scriptable() {
     assert!(fx.index.requests().is_empty());
 }
 
+#[test]
+fn info_on_a_name_the_index_does_not_have_suggests_the_popular_one_it_resembles() {
+    let fx = Fixture::new(TestIndex::new());
+    let url = fx.index.url();
+    let out = fx.pyward(&["info", "-i", &url, "djanga"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("no project information for djanga"), "{all}");
+    assert!(all.contains("did you mean django?"), "{all}");
+    assert!(all.contains("pyward info django"), "{all}");
+    // A name like no popular one gets the plain advice.
+    let out = fx.pyward(&["info", "-i", &url, "zqxwv-internal-tool"]);
+    let all = text(&out);
+    assert!(!all.contains("did you mean"), "{all}");
+    assert!(all.contains("check the spelling"), "{all}");
+}
+
 /// `app` depends on `oldlib` (archived) and, from 2.0, on `badlib`
 /// (quarantined by the index, PEP 792).
 fn status_index() -> TestIndex {

@@ -26,15 +26,23 @@ pub async fn run(args: InfoArgs, ctx: &Context) -> CliResult<u8> {
     let client = pipeline::index_client(ctx, &pipeline::Inputs::default(), &reqs, &config)?;
     let suspicion = pyward_trust::check_name(name.as_ref(), Popularity::embedded());
     let Some(card) = card(&client, &name).await else {
-        return Err(CliError::input(format!(
+        let err = CliError::input(format!(
             "no project information for {name} on {}",
             client
                 .indexes()
                 .first()
                 .map(|i| i.to_string())
                 .unwrap_or_default()
-        ))
-        .hint("check the spelling; pyward info reads the index's JSON API (PyPI has one)"));
+        ));
+        return Err(match &suspicion {
+            // A typo of a popular name: say which, before anything else.
+            Some(s) => err.hint(format!(
+                "did you mean {}? {name} {}:  pyward info {}",
+                s.resembles, s.detail, s.resembles
+            )),
+            None => err
+                .hint("check the spelling; pyward info reads the index's JSON API (PyPI has one)"),
+        });
     };
     if ctx.printer.json {
         ctx.printer
