@@ -136,6 +136,19 @@ impl Fetcher {
         version: &Version,
         file: &DistFile,
     ) -> Result<Arc<CoreMetadata>, FetchError> {
+        self.metadata_reading(name, version, file, self.inner.metadata_by_range)
+            .await
+    }
+
+    /// The same; `by_range`: where the index has no metadata file, try HTTP
+    /// range requests before downloading the whole wheel.
+    async fn metadata_reading(
+        &self,
+        name: &PackageName,
+        version: &Version,
+        file: &DistFile,
+        by_range: bool,
+    ) -> Result<Arc<CoreMetadata>, FetchError> {
         let cell = self.metadata_cell(name, version);
         let this = self.clone();
         let file = file.clone();
@@ -143,7 +156,9 @@ impl Fetcher {
         cell.get_or_init(|| async move {
             let bytes = match this.inner.client.metadata(&file).await {
                 Ok(b) => b,
-                Err(IndexError::NoMetadataFile { .. }) => this.metadata_from_wheel(&file).await?,
+                Err(IndexError::NoMetadataFile { .. }) => {
+                    this.metadata_from_wheel(&file, by_range).await?
+                }
                 Err(e) => return Err(e.into()),
             };
             let md = CoreMetadata::parse(&bytes).map_err(|e| {
@@ -167,7 +182,11 @@ impl Fetcher {
     /// Read the METADATA of a wheel: from the archive cache when the wheel is
     /// there, else by range requests when enabled, else (or when that fails)
     /// by downloading the whole wheel (verified against the index hash).
-    async fn metadata_from_wheel(&self, file: &DistFile) -> Result<Vec<u8>, FetchError> {
+    async fn metadata_from_wheel(
+        &self,
+        file: &DistFile,
+        by_range: bool,
+    ) -> Result<Vec<u8>, FetchError> {
         let dir = self.inner.archive_dir.clone();
         let expected = file.hashes.sha256.clone();
         let path = match &expected {
@@ -175,7 +194,7 @@ impl Fetcher {
             None => dir.join(format!("unverified-{}", file.filename)),
         };
         let have_wheel = expected.is_some() && path.exists();
-        if self.inner.metadata_by_range && !have_wheel {
+        if by_range && !have_wheel {
             match self.inner.client.wheel_metadata_by_range(file).await {
                 Ok(bytes) => {
                     self.inner.range_reads.fetch_add(1, Ordering::Relaxed);
@@ -242,6 +261,20 @@ impl Fetcher {
         file: &DistFile,
     ) -> Result<Arc<CoreMetadata>, FetchError> {
         self.handle.block_on(self.metadata(name, version, file))
+    }
+
+    /// Start reading the metadata of versions the solver may try next,
+    /// without waiting. These are guesses, so where the index has no
+    /// metadata files they are read by range requests even when the
+    /// resolution would otherwise download whole wheels.
+    pub fn prefetch_metadata(&self, name: &PackageName, versions: Vec<(Version, DistFile)>) {
+        for (version, file) in versions {
+            let this = self.clone();
+            let name = name.clone();
+            self.handle.spawn(async move {
+                let _ = this.metadata_reading(&name, &version, &file, true).await;
+            });
+        }
     }
 
     /// Start fetching a project page and, once known, the metadata of the

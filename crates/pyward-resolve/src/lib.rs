@@ -310,6 +310,10 @@ pub async fn resolve(
     })
 }
 
+/// How many times a resolution may start again with a project decided
+/// early (see `Provider::take_restart`).
+const MAX_RESTARTS: usize = 3;
+
 struct Solved {
     selected: Vec<(Pkg, Version)>,
     fixed: HashMap<PackageName, FixedDist>,
@@ -350,17 +354,17 @@ fn solve(
         .into_iter()
         .map(|f| (f.metadata.name.clone(), f))
         .collect();
-    let provider = Provider {
-        fetcher,
-        markers: target.markers,
-        python: target.python,
-        root_requirements: input.requirements,
-        constraints,
+    let attempt = |early: Vec<PackageName>, from_source: provider::FromSource| Provider {
+        fetcher: fetcher.clone(),
+        markers: target.markers.clone(),
+        python: target.python.clone(),
+        root_requirements: input.requirements.clone(),
+        constraints: constraints.clone(),
         fixed: fixed.clone(),
-        preferences: options.preferences,
-        upgrade: options.upgrade,
+        preferences: options.preferences.clone(),
+        upgrade: options.upgrade.clone(),
         prerelease: options.prerelease,
-        explicit_pre,
+        explicit_pre: explicit_pre.clone(),
         sdists: options
             .sdist_metadata
             .clone()
@@ -369,10 +373,28 @@ fn solve(
         not_found: RefCell::new(BTreeSet::new()),
         sdist_only: RefCell::new(BTreeSet::new()),
         wheel_only: RefCell::new(BTreeSet::new()),
-        from_source: RefCell::new(HashMap::new()),
+        from_source: RefCell::new(from_source),
         build_failure: RefCell::new(None),
+        backtracking: RefCell::new(HashMap::new()),
+        restarts_left: MAX_RESTARTS - early.len(),
+        early,
+        restart: RefCell::new(None),
     };
-    match pubgrub::resolve(&provider, Pkg::Root, Version::new([0])) {
+    // Metadata fetched by an attempt stays in the fetcher, so starting
+    // again costs little.
+    let mut provider = attempt(Vec::new(), HashMap::new());
+    let outcome = loop {
+        let outcome = pubgrub::resolve(&provider, Pkg::Root, Version::new([0]));
+        match (&outcome, provider.take_restart()) {
+            (Err(PubGrubError::ErrorInShouldCancel(_)), Some(name)) => {
+                let mut early = provider.early.clone();
+                early.push(name);
+                provider = attempt(early, provider.from_source.take());
+            }
+            _ => break outcome,
+        }
+    };
+    match outcome {
         Ok(selected) => {
             let selected: Vec<(Pkg, Version)> = selected.into_iter().collect();
             // Recompute the dependency edges of the chosen versions for the lock and

@@ -109,7 +109,35 @@ pub(crate) struct Provider {
     pub from_source: RefCell<FromSource>,
     /// Why reading an sdist's metadata failed; it stops the resolution.
     pub build_failure: RefCell<Option<String>>,
+    /// The versions of each project tried so far, and the lowest version
+    /// whose metadata a batch prefetch has asked for.
+    pub backtracking: RefCell<HashMap<PackageName, Walk>>,
+    /// Projects decided before all others, in this order: each was walked
+    /// down version after version in an earlier attempt (see
+    /// [`Provider::take_restart`]).
+    pub early: Vec<PackageName>,
+    /// How many more projects may be moved to `early`.
+    pub restarts_left: usize,
+    /// Set when this attempt should stop and the resolution start again
+    /// with this project decided early.
+    pub restart: RefCell<Option<PackageName>>,
 }
+
+/// What the solver did with one project's versions so far.
+#[derive(Debug, Default)]
+pub struct Walk {
+    tried: BTreeSet<Version>,
+    /// The lowest version a batch prefetch asked for.
+    floor: Option<Version>,
+}
+
+/// After this many versions of one project were tried, the solver is
+/// walking down its versions because of a conflict: the metadata of the
+/// next versions is read ahead, and the resolution starts again with the
+/// project decided early.
+const BATCH_AFTER: usize = 5;
+/// How many versions below the one tried are read ahead.
+const BATCH_WINDOW: usize = 30;
 
 impl Provider {
     fn order_of(&self, p: &Pkg) -> usize {
@@ -151,6 +179,70 @@ impl Provider {
                 .err()
                 .unwrap_or_else(|| "it could not be used".to_string()),
             None => "this command installs only wheels".to_string(),
+        }
+    }
+
+    /// Whether this attempt stopped to start again with another project
+    /// decided early. A project walked down version after version is in
+    /// conflict with one decided before it (`boto3<1.30` with
+    /// `aiobotocore`, whose newest releases pin a newer botocore): going on
+    /// would settle for a very old release of it. Starting again with it
+    /// decided first keeps its newest fitting release and lets the other
+    /// project move instead, as uv's resolver does. Bounded: at most a few
+    /// restarts, and a project moves early once.
+    pub fn take_restart(&self) -> Option<PackageName> {
+        self.restart.borrow_mut().take()
+    }
+
+    /// When the solver walks down the versions of `name` (one conflict after
+    /// another, as with packages that pin each other exactly), read the
+    /// metadata of the next versions it may try in parallel instead of one
+    /// at a time: a window of versions below `tried`, in `range`, that have
+    /// a wheel (an sdist's metadata needs a build, which waits).
+    fn read_ahead(
+        &self,
+        name: &PackageName,
+        info: &ProjectInfo,
+        range: &Ranges<Version>,
+        tried: &Version,
+    ) {
+        let mut backtracking = self.backtracking.borrow_mut();
+        let walk = backtracking.entry(name.clone()).or_default();
+        walk.tried.insert(tried.clone());
+        if walk.tried.len() < BATCH_AFTER {
+            return;
+        }
+        if walk.tried.len() == BATCH_AFTER && self.restarts_left > 0 && !self.early.contains(name) {
+            self.restart
+                .borrow_mut()
+                .get_or_insert_with(|| name.clone());
+        }
+        let floor = &mut walk.floor;
+        let formats = self.formats(name);
+        let allow_pre = self.allows_pre(name);
+        let mut batch = Vec::new();
+        let below = info
+            .candidates
+            .versions
+            .range(..tried.clone())
+            .rev()
+            .filter(|(v, c)| {
+                range.contains(v) && c.yanked.is_none() && (allow_pre || !v.any_prerelease())
+            })
+            .take(BATCH_WINDOW);
+        for (v, c) in below {
+            if floor.as_ref().is_some_and(|f| v >= f) {
+                continue;
+            }
+            if let Some(file) = c.file(formats) {
+                if matches!(file.dist, DistFilename::Wheel(_)) {
+                    batch.push((v.clone(), file.clone()));
+                }
+            }
+            *floor = Some(v.clone());
+        }
+        if !batch.is_empty() {
+            self.fetcher.prefetch_metadata(name, batch);
         }
     }
 
@@ -352,7 +444,7 @@ impl DependencyProvider for Provider {
     type V = Version;
     type VS = Ranges<Version>;
     type M = Unusable;
-    type Priority = (u32, bool, Reverse<usize>);
+    type Priority = (Option<Reverse<usize>>, u32, bool, Reverse<usize>);
     type Err = FetchError;
 
     fn prioritize(
@@ -362,11 +454,25 @@ impl DependencyProvider for Provider {
         stats: &PackageResolutionStatistics,
     ) -> Self::Priority {
         let singleton = range.as_singleton().is_some() || matches!(package, Pkg::Root);
+        let early = match package {
+            Pkg::Dist(name) => self.early.iter().position(|e| e == name).map(Reverse),
+            _ => None,
+        };
         (
+            early,
             stats.conflict_count(),
             singleton,
             Reverse(self.order_of(package)),
         )
+    }
+
+    /// Stop this attempt when a project is being walked down (see
+    /// [`Provider::take_restart`]).
+    fn should_cancel(&self) -> Result<(), FetchError> {
+        match &*self.restart.borrow() {
+            Some(name) => Err(FetchError(format!("starting again with {name} first"))),
+            None => Ok(()),
+        }
     }
 
     fn choose_version(
@@ -386,7 +492,13 @@ impl DependencyProvider for Provider {
                         self.not_found.borrow_mut().insert(name.clone());
                         Ok(None)
                     }
-                    Some(info) => Ok(self.pick(name, &info, range)),
+                    Some(info) => {
+                        let picked = self.pick(name, &info, range);
+                        if let (Some(v), Pkg::Dist(_)) = (&picked, package) {
+                            self.read_ahead(name, &info, range, v);
+                        }
+                        Ok(picked)
+                    }
                 }
             }
         }
