@@ -254,13 +254,19 @@ impl Fetcher {
         self.handle.block_on(self.project(name))
     }
 
+    /// `guess`: the solver may well not keep this version (it tried others
+    /// of the project before), so where the index has no metadata file it
+    /// is read by range requests rather than by downloading the wheel.
     pub fn metadata_blocking(
         &self,
         name: &PackageName,
         version: &Version,
         file: &DistFile,
+        guess: bool,
     ) -> Result<Arc<CoreMetadata>, FetchError> {
-        self.handle.block_on(self.metadata(name, version, file))
+        let by_range = self.inner.metadata_by_range || guess;
+        self.handle
+            .block_on(self.metadata_reading(name, version, file, by_range))
     }
 
     /// Start reading the metadata of versions the solver may try next,
@@ -279,15 +285,19 @@ impl Fetcher {
 
     /// Start fetching a project page and, once known, the metadata of the
     /// version `pick` would choose — without waiting.
-    pub fn prefetch<F>(&self, name: PackageName, pick: F)
+    /// `guess`: as for [`Fetcher::metadata_blocking`].
+    pub fn prefetch<F>(&self, name: PackageName, guess: bool, pick: F)
     where
         F: FnOnce(&ProjectInfo) -> Option<(Version, DistFile)> + Send + 'static,
     {
         let this = self.clone();
+        let by_range = self.inner.metadata_by_range || guess;
         self.handle.spawn(async move {
             if let Ok(Some(info)) = this.project(&name).await {
                 if let Some((version, file)) = pick(&info) {
-                    let _ = this.metadata(&name, &version, &file).await;
+                    let _ = this
+                        .metadata_reading(&name, &version, &file, by_range)
+                        .await;
                 }
             }
         });

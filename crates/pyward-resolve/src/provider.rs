@@ -182,6 +182,15 @@ impl Provider {
         }
     }
 
+    /// Whether more than one version of `name` was tried in this attempt
+    /// (so the one being read may not be kept).
+    fn walked(&self, name: &PackageName) -> bool {
+        self.backtracking
+            .borrow()
+            .get(name)
+            .is_some_and(|walk| walk.tried.len() > 1)
+    }
+
     /// Whether this attempt stopped to start again with another project
     /// decided early. A project walked down version after version is in
     /// conflict with one decided before it (`boto3<1.30` with
@@ -297,7 +306,12 @@ impl Provider {
         Ok(())
     }
 
-    fn prefetch_edges(&self, edges: &[(Pkg, Ranges<Version>)]) {
+    /// Start fetching what the solver will ask for next: the page and the
+    /// likely version's metadata of each dependency. `guess`: the version
+    /// whose dependencies these are is one of several tried, so the
+    /// dependencies' wheels may never be used (read their metadata by
+    /// range requests rather than downloading them).
+    fn prefetch_edges(&self, edges: &[(Pkg, Ranges<Version>)], guess: bool) {
         for (pkg, range) in edges {
             let Pkg::Dist(name) = pkg else { continue };
             if self.fixed.contains_key(name) {
@@ -307,7 +321,7 @@ impl Provider {
             let allow_pre = self.allows_pre(name);
             let formats = self.formats(name);
             let range = range.clone();
-            self.fetcher.prefetch(name.clone(), move |info| {
+            self.fetcher.prefetch(name.clone(), guess, move |info| {
                 let v = pick_version(info, &range, preferred.as_ref(), allow_pre, formats, |_| {})?;
                 // An sdist's metadata needs a build, which waits for the solver.
                 let file = info.candidates.versions.get(&v)?.file(formats)?;
@@ -343,7 +357,10 @@ impl Provider {
         if matches!(file.dist, DistFilename::Sdist(_)) {
             return self.metadata_from_source(name, version, file, &info.page.index);
         }
-        match self.fetcher.metadata_blocking(name, version, file) {
+        match self
+            .fetcher
+            .metadata_blocking(name, version, file, self.walked(name))
+        {
             Ok(md) => Ok(Ok(md)),
             Err(e) => Ok(Err(Unusable::Metadata(e.0))),
         }
@@ -566,7 +583,8 @@ impl DependencyProvider for Provider {
                 }
             }
         }
-        self.prefetch_edges(&edges);
+        let guess = package.name().is_some_and(|name| self.walked(name));
+        self.prefetch_edges(&edges, guess);
         // Merge duplicate edges (pubgrub expects one range per package).
         let mut merged: Vec<(Pkg, Ranges<Version>)> = Vec::new();
         for (p, r) in edges {
