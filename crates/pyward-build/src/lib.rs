@@ -623,22 +623,7 @@ impl Builder {
             package: given.clone(),
             source,
         };
-        let meta = match std::fs::metadata(tree) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(not_buildable(SourceError::NotFound))
-            }
-            Err(e) => return Err(io_error(&given, "read", tree)(e)),
-        };
-        if !meta.is_dir() {
-            return Err(not_buildable(SourceError::NotADirectory));
-        }
-        if !project::has_project_file(tree) {
-            return Err(not_buildable(SourceError::NotAProject));
-        }
-        let original = tree
-            .canonicalize()
-            .map_err(io_error(&given, "resolve", tree))?;
+        let original = project_root(tree)?;
         let start = self.start(Subject::project(tree, &original))?;
         let base = start.root.join("project");
         let repository = git::find(&original);
@@ -691,54 +676,25 @@ impl Builder {
             installer,
         )?;
 
-        let hook = "build_sdist";
-        let run = tree.hooks.run(
-            hook,
-            json!({"sdist_directory": tree.sdist_dir, "config_settings": null}),
+        let missing = format!(
+            "its backend `{}` has no build_sdist hook",
+            tree.hooks.backend
         );
-        tree.absorb(&run);
-        let name = match run.answer {
-            Ok(Answer::Value(Value::String(name))) => name,
-            Ok(Answer::Missing) => {
-                return Err(BuildError::HookRun {
-                    package: tree.subject.display.clone(),
-                    hook: hook.to_string(),
-                    message: format!(
-                        "its backend `{}` has no build_sdist hook",
-                        tree.hooks.backend
-                    ),
-                    findings: tree.findings(),
-                })
-            }
-            Ok(Answer::Value(other)) => {
-                return Err(wrong_output(
-                    &tree,
-                    &other.to_string(),
-                    "build_sdist must return the sdist's file name",
-                ))
-            }
-            Err(failure) => return Err(self.hook_error(&tree, hook, failure, &run.log)),
-        };
+        let kwargs = json!({"sdist_directory": tree.sdist_dir, "config_settings": null});
+        let name = self.run_for_file_name(
+            &mut tree,
+            "build_sdist",
+            kwargs,
+            missing,
+            "the sdist's file name",
+        )?;
         let built = checked_output(&tree, &tree.sdist_dir, &name, SDIST_SUFFIXES, false)?;
         let parsed = SdistFilename::parse(&name, None)
             .map_err(|e| wrong_output(&tree, &name, &e.to_string()))?;
         // From here on the backend has named the project.
         tree.subject = Subject::release(&parsed.name, &parsed.version, &name);
 
-        let kept = self.cache_dir.join("tree-sdists");
-        let package = tree.subject.display.clone();
-        std::fs::create_dir_all(&kept).map_err(io_error(&package, "create", &kept))?;
-        let home = tempfile::Builder::new()
-            .prefix("sdist-")
-            .tempdir_in(&kept)
-            .map_err(io_error(&package, "create a directory in", &kept))?;
-        let path = home.path().join(&name);
-        std::fs::rename(&built, &path).map_err(io_error(
-            &package,
-            "move the built sdist to",
-            &path,
-        ))?;
-        let _ = home.keep();
+        let path = keep_output(&self.cache_dir, "tree-sdists", &tree, &built, &name)?;
         Ok(BuiltSdist {
             path,
             filename: name,
@@ -766,27 +722,7 @@ impl Builder {
         project: &Path,
         installer: &dyn BuildEnvInstaller,
     ) -> Result<BuiltEditable, BuildError> {
-        let given = project.display().to_string();
-        let not_buildable = |source| BuildError::Source {
-            package: given.clone(),
-            source,
-        };
-        let meta = match std::fs::metadata(project) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(not_buildable(SourceError::NotFound))
-            }
-            Err(e) => return Err(io_error(&given, "read", project)(e)),
-        };
-        if !meta.is_dir() {
-            return Err(not_buildable(SourceError::NotADirectory));
-        }
-        if !project::has_project_file(project) {
-            return Err(not_buildable(SourceError::NotAProject));
-        }
-        let original = project
-            .canonicalize()
-            .map_err(io_error(&given, "resolve", project))?;
+        let original = project_root(project)?;
         let start = self.start(Subject::project(project, &original))?;
         let in_place = ProjectCopy {
             in_place: true,
@@ -799,55 +735,28 @@ impl Builder {
             "get_requires_for_build_editable",
             installer,
         )?;
-        let hook = "build_editable";
-        let run = tree.hooks.run(
-            hook,
-            json!({
-                "wheel_directory": tree.wheel_dir,
-                "config_settings": null,
-                "metadata_directory": null,
-            }),
+        let missing = format!(
+            "its backend `{}` cannot make editable installs (it has no build_editable hook, PEP 660)",
+            tree.hooks.backend
         );
-        tree.absorb(&run);
-        let name = match run.answer {
-            Ok(Answer::Value(Value::String(name))) => name,
-            Ok(Answer::Missing) => {
-                return Err(BuildError::HookRun {
-                    package: tree.subject.display.clone(),
-                    hook: hook.to_string(),
-                    message: format!(
-                        "its backend `{}` cannot make editable installs (it has no build_editable hook, PEP 660)",
-                        tree.hooks.backend
-                    ),
-                    findings: tree.findings(),
-                })
-            }
-            Ok(Answer::Value(other)) => {
-                return Err(wrong_output(
-                    &tree,
-                    &other.to_string(),
-                    "build_editable must return the wheel's file name",
-                ))
-            }
-            Err(failure) => return Err(self.hook_error(&tree, hook, failure, &run.log)),
-        };
+        let kwargs = json!({
+            "wheel_directory": tree.wheel_dir,
+            "config_settings": null,
+            "metadata_directory": null,
+        });
+        let name = self.run_for_file_name(
+            &mut tree,
+            "build_editable",
+            kwargs,
+            missing,
+            "the wheel's file name",
+        )?;
         let path = checked_output(&tree, &tree.wheel_dir, &name, &[".whl"], false)?;
         let filename = WheelFilename::from_str(&name)
             .map_err(|e| wrong_output(&tree, &name, &e.to_string()))?;
         // From here on the backend has named the project.
         tree.subject = Subject::release(&filename.name, &filename.version, &name);
-        if !Tags::from_interpreter(&self.interpreter).is_compatible(&filename) {
-            return Err(wrong_output(
-                &tree,
-                &name,
-                &format!(
-                    "its tags do not fit the interpreter {}",
-                    self.interpreter.executable.display()
-                ),
-            ));
-        }
-        let bytes = pyward_archive::read_wheel_metadata(&path)
-            .map_err(|e| wrong_output(&tree, &name, &e.to_string()))?;
+        let bytes = self.fitting_wheel_metadata(&tree, &path, &filename, &name)?;
         let metadata = CoreMetadata::parse(&bytes)
             .map_err(|e| wrong_output(&tree, &name, &format!("its metadata is not valid: {e}")))?;
         if metadata.name != filename.name || metadata.version != filename.version {
@@ -861,20 +770,7 @@ impl Builder {
             ));
         }
 
-        let kept = self.cache_dir.join("editables");
-        let package = tree.subject.display.clone();
-        std::fs::create_dir_all(&kept).map_err(io_error(&package, "create", &kept))?;
-        let home = tempfile::Builder::new()
-            .prefix("editable-")
-            .tempdir_in(&kept)
-            .map_err(io_error(&package, "create a directory in", &kept))?;
-        let wheel_path = home.path().join(&name);
-        std::fs::rename(&path, &wheel_path).map_err(io_error(
-            &package,
-            "move the built wheel to",
-            &wheel_path,
-        ))?;
-        let _ = home.keep();
+        let wheel_path = keep_output(&self.cache_dir, "editables", &tree, &path, &name)?;
         Ok(BuiltEditable {
             wheel_path,
             filename,
@@ -1120,38 +1016,22 @@ impl Builder {
     /// Run `build_wheel` in a prepared tree and move the wheel into the cache.
     fn build_in(&self, sdist: &Sdist, tree: &mut Tree) -> Result<BuildOutcome, BuildError> {
         let sha = sdist.checked_sha256()?;
-        let hook = "build_wheel";
-        let run = tree.hooks.run(
-            hook,
-            json!({
-                "wheel_directory": tree.wheel_dir,
-                "config_settings": null,
-                "metadata_directory": tree.dist_info,
-            }),
+        let missing = format!(
+            "its backend `{}` has no build_wheel hook",
+            tree.hooks.backend
         );
-        tree.absorb(&run);
-        let name = match run.answer {
-            Ok(Answer::Value(Value::String(name))) => name,
-            Ok(Answer::Missing) => {
-                return Err(BuildError::HookRun {
-                    package: tree.subject.display.clone(),
-                    hook: hook.to_string(),
-                    message: format!(
-                        "its backend `{}` has no build_wheel hook",
-                        tree.hooks.backend
-                    ),
-                    findings: tree.findings(),
-                })
-            }
-            Ok(Answer::Value(other)) => {
-                return Err(wrong_output(
-                    tree,
-                    &other.to_string(),
-                    "build_wheel must return the wheel's file name",
-                ))
-            }
-            Err(failure) => return Err(self.hook_error(tree, hook, failure, &run.log)),
-        };
+        let kwargs = json!({
+            "wheel_directory": tree.wheel_dir,
+            "config_settings": null,
+            "metadata_directory": tree.dist_info,
+        });
+        let name = self.run_for_file_name(
+            tree,
+            "build_wheel",
+            kwargs,
+            missing,
+            "the wheel's file name",
+        )?;
         let path = checked_output(tree, &tree.wheel_dir, &name, &[".whl"], false)?;
         let filename = WheelFilename::from_str(&name)
             .map_err(|e| wrong_output(tree, &name, &e.to_string()))?;
@@ -1165,18 +1045,7 @@ impl Builder {
                 ),
             ));
         }
-        if !Tags::from_interpreter(&self.interpreter).is_compatible(&filename) {
-            return Err(wrong_output(
-                tree,
-                &name,
-                &format!(
-                    "its tags do not fit the interpreter {}",
-                    self.interpreter.executable.display()
-                ),
-            ));
-        }
-        let bytes = pyward_archive::read_wheel_metadata(&path)
-            .map_err(|e| wrong_output(tree, &name, &e.to_string()))?;
+        let bytes = self.fitting_wheel_metadata(tree, &path, &filename, &name)?;
         let metadata = checked_metadata(tree, sdist, &name, &bytes)?;
         let declared = match &tree.dist_info {
             Some(dir) => read_limited(&dir.join("METADATA"), MAX_METADATA)
@@ -1225,6 +1094,58 @@ impl Builder {
             sandboxed: tree.status.clone(),
             findings,
         })
+    }
+
+    /// Run `hook`, which builds a file and answers with its name; a
+    /// backend without the hook is an error saying `missing`.
+    fn run_for_file_name(
+        &self,
+        tree: &mut Tree,
+        hook: &str,
+        kwargs: Value,
+        missing: String,
+        returns: &str,
+    ) -> Result<String, BuildError> {
+        let run = tree.hooks.run(hook, kwargs);
+        tree.absorb(&run);
+        match run.answer {
+            Ok(Answer::Value(Value::String(name))) => Ok(name),
+            Ok(Answer::Missing) => Err(BuildError::HookRun {
+                package: tree.subject.display.clone(),
+                hook: hook.to_string(),
+                message: missing,
+                findings: tree.findings(),
+            }),
+            Ok(Answer::Value(other)) => Err(wrong_output(
+                tree,
+                &other.to_string(),
+                &format!("{hook} must return {returns}"),
+            )),
+            Err(failure) => Err(self.hook_error(tree, hook, failure, &run.log)),
+        }
+    }
+
+    /// The METADATA of a wheel a hook built, once its tags are known to fit
+    /// the interpreter.
+    fn fitting_wheel_metadata(
+        &self,
+        tree: &Tree,
+        path: &Path,
+        filename: &WheelFilename,
+        name: &str,
+    ) -> Result<Vec<u8>, BuildError> {
+        if !Tags::from_interpreter(&self.interpreter).is_compatible(filename) {
+            return Err(wrong_output(
+                tree,
+                name,
+                &format!(
+                    "its tags do not fit the interpreter {}",
+                    self.interpreter.executable.display()
+                ),
+            ));
+        }
+        pyward_archive::read_wheel_metadata(path)
+            .map_err(|e| wrong_output(tree, name, &e.to_string()))
     }
 
     fn hook_error(&self, tree: &Tree, hook: &str, failure: HookFailure, log: &Path) -> BuildError {
@@ -1276,6 +1197,58 @@ impl Builder {
         std::fs::copy(log, &dest).ok()?;
         Some(dest)
     }
+}
+
+/// The resolved path of the project directory `tree`, or why it cannot be
+/// built: missing, not a directory, or without `pyproject.toml` and
+/// `setup.py`.
+fn project_root(tree: &Path) -> Result<PathBuf, BuildError> {
+    let given = tree.display().to_string();
+    let not_buildable = |source| BuildError::Source {
+        package: given.clone(),
+        source,
+    };
+    let meta = match std::fs::metadata(tree) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(not_buildable(SourceError::NotFound))
+        }
+        Err(e) => return Err(io_error(&given, "read", tree)(e)),
+    };
+    if !meta.is_dir() {
+        return Err(not_buildable(SourceError::NotADirectory));
+    }
+    if !project::has_project_file(tree) {
+        return Err(not_buildable(SourceError::NotAProject));
+    }
+    tree.canonicalize()
+        .map_err(io_error(&given, "resolve", tree))
+}
+
+/// Move a build's output `built` (a file named `name`) into a directory of
+/// its own under `<cache>/kept`, where it stays until the caller removes it.
+fn keep_output(
+    cache_dir: &Path,
+    kept: &str,
+    tree: &Tree,
+    built: &Path,
+    name: &str,
+) -> Result<PathBuf, BuildError> {
+    let kept = cache_dir.join(kept);
+    let package = tree.subject.display.clone();
+    std::fs::create_dir_all(&kept).map_err(io_error(&package, "create", &kept))?;
+    let home = tempfile::Builder::new()
+        .prefix("output-")
+        .tempdir_in(&kept)
+        .map_err(io_error(&package, "create a directory in", &kept))?;
+    let path = home.path().join(name);
+    std::fs::rename(built, &path).map_err(io_error(
+        &package,
+        "move the build's output to",
+        &path,
+    ))?;
+    let _ = home.keep();
+    Ok(path)
 }
 
 /// A file or directory a hook says it made: one plain name with one of the

@@ -6,9 +6,6 @@
 
 mod common;
 
-use std::str::FromStr;
-
-use pyward_index::{IndexClient, IndexUrl};
 use pyward_resolve::{Resolution, ResolveInput, ResolveOptions};
 use pyward_testkit::index::TestIndex;
 use pyward_testkit::wheel::WheelBuilder;
@@ -56,19 +53,12 @@ fn index() -> TestIndex {
 
 async fn resolve(index: &str, requirements: &[&str]) -> Resolution {
     let dir = tempfile::tempdir().unwrap();
-    let client = IndexClient::builder()
-        .index(IndexUrl::parse(index).unwrap())
-        .cache_dir(dir.path().join("index"))
-        .build()
-        .unwrap();
+    let client = common::client(index, dir.path());
     pyward_resolve::resolve(
         client,
         target(),
         ResolveInput {
-            requirements: requirements
-                .iter()
-                .map(|r| pyward_dist::Requirement::from_str(r).unwrap())
-                .collect(),
+            requirements: common::requirements(requirements),
             ..Default::default()
         },
         ResolveOptions {

@@ -47,11 +47,7 @@ fn wheels() -> (BuiltWheel, BuiltWheel) {
 
 async fn resolve_app(index_url: &str, by_range: bool) -> (Resolution, tempfile::TempDir) {
     let cache = tempfile::tempdir().unwrap();
-    let client = IndexClient::builder()
-        .index(IndexUrl::parse(index_url).unwrap())
-        .cache_dir(cache.path().join("index"))
-        .build()
-        .unwrap();
+    let client = common::client(index_url, cache.path());
     let resolution = pyward_resolve::resolve(
         client,
         target(),

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use pyward_dist::{CoreMetadata, PackageName, Version};
-use pyward_index::{DistFile, IndexClient, IndexUrl};
+use pyward_index::{DistFile, IndexUrl};
 use pyward_resolve::{
     Resolution, ResolveError, ResolveInput, ResolveOptions, ResolvedSource, SdistMetadata,
 };
@@ -89,19 +89,12 @@ async fn resolve(
     requirements: &[&str],
     builds: Option<Arc<FakeBuilds>>,
 ) -> Result<Resolution, ResolveError> {
-    let client = IndexClient::builder()
-        .index(IndexUrl::parse(index).unwrap())
-        .cache_dir(cache.join("index"))
-        .build()
-        .unwrap();
+    let client = common::client(index, cache);
     pyward_resolve::resolve(
         client,
         target(),
         ResolveInput {
-            requirements: requirements
-                .iter()
-                .map(|r| pyward_dist::Requirement::from_str(r).unwrap())
-                .collect(),
+            requirements: common::requirements(requirements),
             ..Default::default()
         },
         ResolveOptions {

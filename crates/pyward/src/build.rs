@@ -659,6 +659,14 @@ pub fn for_resolution(
     )))
 }
 
+/// What a project directory was built into (built once per directory, so
+/// the sizes of the two do not matter).
+#[allow(clippy::large_enum_variant)]
+enum FromTree {
+    Editable(pipeline::LocalDist),
+    Sdist(pipeline::LocalSdist),
+}
+
 /// Learn the metadata of the sdists given as files or URLs (they become
 /// fixed inputs of the resolution, like given wheels). On failure the error
 /// is what `Builds::stopped` makes of it.
@@ -668,60 +676,48 @@ pub async fn prepare_local_sdists(
     builds: &Arc<Builds>,
 ) -> CliResult<()> {
     // A project directory becomes an sdist first (its backend's
-    // `build_sdist`, sandboxed, on a copy); then it is an sdist like any other.
+    // `build_sdist`, sandboxed, on a copy); then it is an sdist like any
+    // other. An editable one becomes its PEP 660 wheel.
     for tree in std::mem::take(&mut inputs.local_trees) {
         builds.announce_sandbox(&ctx.printer);
-        if tree.pending.editable {
-            let spinner = crate::commands::spinner(
-                ctx,
-                &format!("Building an editable install of {}", tree.path.display()),
-            );
-            let this = builds.clone();
-            let (built, tree) = tokio::task::spawn_blocking(move || {
-                let built = this.editable_of_tree(&tree);
-                (built, tree)
-            })
-            .await
-            .map_err(|e| CliError::failed(e.to_string()))?;
-            drop(spinner);
-            let built = built.map_err(CliError::failed)?;
-            if let Some(named) = &tree.pending.name {
-                if named != &built.metadata.name {
-                    return Err(CliError::input(format!(
-                        "the project in {} is {}, not {named}",
-                        tree.path.display(),
-                        built.metadata.name
-                    )));
-                }
-            }
-            inputs.require_exactly(&tree.pending, &built.metadata.name, &built.metadata.version)?;
-            inputs.local.push(built);
-            continue;
-        }
-        let spinner = crate::commands::spinner(
-            ctx,
-            &format!("Preparing the project in {}", tree.path.display()),
-        );
+        let label = if tree.pending.editable {
+            format!("Building an editable install of {}", tree.path.display())
+        } else {
+            format!("Preparing the project in {}", tree.path.display())
+        };
+        let spinner = crate::commands::spinner(ctx, &label);
         let this = builds.clone();
-        let (sdist, tree) = tokio::task::spawn_blocking(move || {
-            let sdist = this.sdist_of_tree(&tree);
-            (sdist, tree)
+        let (built, tree) = tokio::task::spawn_blocking(move || {
+            // Editable: a wheel pointing at the project (PEP 660), ready to
+            // install; else an sdist, prepared and built like any other.
+            let built = if tree.pending.editable {
+                this.editable_of_tree(&tree).map(FromTree::Editable)
+            } else {
+                this.sdist_of_tree(&tree).map(FromTree::Sdist)
+            };
+            (built, tree)
         })
         .await
         .map_err(|e| CliError::failed(e.to_string()))?;
         drop(spinner);
-        let sdist = sdist.map_err(CliError::failed)?;
+        let built = built.map_err(CliError::failed)?;
+        let (name, version) = match &built {
+            FromTree::Editable(wheel) => (&wheel.metadata.name, &wheel.metadata.version),
+            FromTree::Sdist(sdist) => (&sdist.parsed.name, &sdist.parsed.version),
+        };
         if let Some(named) = &tree.pending.name {
-            if named != &sdist.parsed.name {
+            if named != name {
                 return Err(CliError::input(format!(
-                    "the project in {} is {}, not {named}",
+                    "the project in {} is {name}, not {named}",
                     tree.path.display(),
-                    sdist.parsed.name
                 )));
             }
         }
-        inputs.require_exactly(&tree.pending, &sdist.parsed.name, &sdist.parsed.version)?;
-        inputs.local_sdists.push(sdist);
+        inputs.require_exactly(&tree.pending, name, version)?;
+        match built {
+            FromTree::Editable(wheel) => inputs.local.push(wheel),
+            FromTree::Sdist(sdist) => inputs.local_sdists.push(sdist),
+        }
     }
     for local in std::mem::take(&mut inputs.local_sdists) {
         builds.announce_sandbox(&ctx.printer);

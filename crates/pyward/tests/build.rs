@@ -51,23 +51,8 @@ impl InTree {
             r#"
 
 def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
-    dist_info = DIST + "-" + VERSION + ".dist-info"
-    files = [
-        ("_" + DIST + "_editable.pth", (os.path.abspath("src") + "\n").encode()),
-        (dist_info + "/METADATA", _metadata().encode()),
-        (dist_info + "/WHEEL", b"Wheel-Version: 1.0\nGenerator: in-tree\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
-    ]
-    record = []
-    for path, data in files:
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
-    record.append(dist_info + "/RECORD,,")
-    files.append((dist_info + "/RECORD", ("\n".join(record) + "\n").encode()))
-    filename = DIST + "-" + VERSION + "-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as z:
-        for path, data in files:
-            z.writestr(path, data)
-    return filename
+    pth = ("_" + DIST + "_editable.pth", (os.path.abspath("src") + "\n").encode())
+    return _write_wheel(wheel_directory, [pth])
 "#
         } else {
             ""
@@ -88,11 +73,9 @@ def _metadata():
     return "\n".join(lines) + "\n"
 
 
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-{build_code}
+def _write_wheel(wheel_directory, files):
     dist_info = DIST + "-" + VERSION + ".dist-info"
-    files = [
-        (DIST + "/__init__.py", MODULE_SOURCE.encode()),
+    files = files + [
         (dist_info + "/METADATA", _metadata().encode()),
         (dist_info + "/WHEEL", b"Wheel-Version: 1.0\nGenerator: in-tree\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
     ]
@@ -107,6 +90,11 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         for path, data in files:
             z.writestr(path, data)
     return filename
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+{build_code}
+    return _write_wheel(wheel_directory, [(DIST + "/__init__.py", MODULE_SOURCE.encode())])
 
 
 def build_sdist(sdist_directory, config_settings=None):

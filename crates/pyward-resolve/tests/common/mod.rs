@@ -1,5 +1,5 @@
-//! The target both resolver suites resolve for: CPython 3.12 on x86_64
-//! glibc Linux.
+//! What the resolver suites share: the target they resolve for (CPython
+//! 3.12 on x86_64 glibc Linux), and a client of a test index.
 
 use pyward_dist::{interpreter::MarkerValues, InterpreterInfo, Libc, SchemePaths, Tags};
 use pyward_resolve::Target;
@@ -53,4 +53,23 @@ pub fn target() -> Target {
         tags: Tags::from_interpreter(&info),
         python: info.python_version(),
     }
+}
+
+/// A client of the index at `index_url`, caching under `cache`.
+#[allow(dead_code)] // not every suite uses it
+pub fn client(index_url: &str, cache: &std::path::Path) -> pyward_index::IndexClient {
+    pyward_index::IndexClient::builder()
+        .index(pyward_index::IndexUrl::parse(index_url).unwrap())
+        .cache_dir(cache.join("index"))
+        .build()
+        .unwrap()
+}
+
+/// Requirements as a user writes them.
+#[allow(dead_code)] // not every suite uses it
+pub fn requirements(texts: &[&str]) -> Vec<pyward_dist::Requirement> {
+    texts
+        .iter()
+        .map(|r| <pyward_dist::Requirement as std::str::FromStr>::from_str(r).unwrap())
+        .collect()
 }
