@@ -8,20 +8,8 @@ mod common;
 
 use pyward_resolve::{Resolution, ResolveInput, ResolveOptions};
 use pyward_testkit::index::TestIndex;
-use pyward_testkit::wheel::WheelBuilder;
 
-use common::target;
-
-fn add_wheel(index: &mut TestIndex, project: &str, version: &str, requires: &[String]) {
-    let mut wheel = WheelBuilder::new(project, version);
-    for r in requires {
-        wheel = wheel.requires_dist(r);
-    }
-    let built = wheel.build();
-    index
-        .add_file(project, &built.filename, built.bytes.clone())
-        .metadata(built.metadata.clone());
-}
+use common::{add_wheel, target};
 
 /// Shaped like aiobotocore, boto3 and botocore: every `client` release pins
 /// one `core` exactly, and so does every `sdk` release but the first, which
@@ -29,7 +17,7 @@ fn add_wheel(index: &mut TestIndex, project: &str, version: &str, requires: &[St
 fn index() -> TestIndex {
     let mut index = TestIndex::new();
     for v in 1..=20 {
-        add_wheel(&mut index, "core", &format!("{v}.0"), &[]);
+        add_wheel(&mut index, "core", &format!("{v}.0"), &[] as &[&str]);
     }
     for v in 1..=12 {
         add_wheel(
@@ -39,7 +27,7 @@ fn index() -> TestIndex {
             &[format!("core=={v}.0")],
         );
     }
-    add_wheel(&mut index, "sdk", "1.0", &[]);
+    add_wheel(&mut index, "sdk", "1.0", &[] as &[&str]);
     for v in 2..=20 {
         add_wheel(
             &mut index,

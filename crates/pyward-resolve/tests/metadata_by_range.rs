@@ -12,7 +12,6 @@ mod common;
 use std::str::FromStr;
 
 use pyward_dist::PackageName;
-use pyward_index::{IndexClient, IndexUrl};
 use pyward_resolve::{Resolution, ResolveInput, ResolveOptions};
 use pyward_testkit::index::TestIndex;
 use pyward_testkit::wheel::{BuiltWheel, WheelBuilder};
@@ -157,10 +156,7 @@ async fn a_damaged_wheel_read_by_range_falls_back_to_the_download() {
     server.add_project("app", &[(&app.filename, &app.bytes)]);
     server.add_project("lib", &[(&lib.filename, &lib.bytes)]);
     let cache = tempfile::tempdir().unwrap();
-    let client = IndexClient::builder()
-        .index(IndexUrl::parse(&server.index_url()).unwrap())
-        .build()
-        .unwrap();
+    let client = common::client(&server.index_url(), cache.path());
     let err = pyward_resolve::resolve(
         client,
         target(),

@@ -14,9 +14,9 @@ use pyward_resolve::{
     Resolution, ResolveError, ResolveInput, ResolveOptions, ResolvedSource, SdistMetadata,
 };
 use pyward_testkit::index::TestIndex;
-use pyward_testkit::wheel::{SdistBuilder, WheelBuilder};
+use pyward_testkit::wheel::SdistBuilder;
 
-use common::target;
+use common::{add_wheel, target};
 
 fn name(s: &str) -> PackageName {
     PackageName::from_str(s).unwrap()
@@ -27,17 +27,6 @@ fn add_sdist(index: &mut TestIndex, project: &str, version: &str) {
         .file("setup.py", "")
         .build();
     index.add_file(project, &filename, bytes);
-}
-
-fn add_wheel(index: &mut TestIndex, project: &str, version: &str, requires: &[&str]) {
-    let mut wheel = WheelBuilder::new(project, version);
-    for r in requires {
-        wheel = wheel.requires_dist(r);
-    }
-    let built = wheel.build();
-    index
-        .add_file(project, &built.filename, built.bytes.clone())
-        .metadata(built.metadata.clone());
 }
 
 /// A stand-in for a build backend: metadata from a table, every call recorded.
@@ -124,8 +113,8 @@ fn file_of(resolution: &Resolution, project: &str) -> String {
 fn index() -> TestIndex {
     let mut index = TestIndex::new();
     add_sdist(&mut index, "srconly", "0.6.2");
-    add_wheel(&mut index, "dep", "1.0", &[]);
-    add_wheel(&mut index, "both", "1.0", &[]);
+    add_wheel(&mut index, "dep", "1.0", &[] as &[&str]);
+    add_wheel(&mut index, "both", "1.0", &[] as &[&str]);
     add_sdist(&mut index, "both", "1.0");
     index
 }

@@ -1,5 +1,6 @@
 //! What the resolver suites share: the target they resolve for (CPython
-//! 3.12 on x86_64 glibc Linux), and a client of a test index.
+//! 3.12 on x86_64 glibc Linux), a client of a test index, and wheels
+//! published on it.
 
 use pyward_dist::{interpreter::MarkerValues, InterpreterInfo, Libc, SchemePaths, Tags};
 use pyward_resolve::Target;
@@ -72,4 +73,23 @@ pub fn requirements(texts: &[&str]) -> Vec<pyward_dist::Requirement> {
         .iter()
         .map(|r| <pyward_dist::Requirement as std::str::FromStr>::from_str(r).unwrap())
         .collect()
+}
+
+/// Publish a wheel of `project` `version` with these `Requires-Dist` (and
+/// its PEP 658 metadata file) on `index`.
+#[allow(dead_code)] // not every suite uses it
+pub fn add_wheel(
+    index: &mut pyward_testkit::index::TestIndex,
+    project: &str,
+    version: &str,
+    requires: &[impl AsRef<str>],
+) {
+    let mut wheel = pyward_testkit::wheel::WheelBuilder::new(project, version);
+    for r in requires {
+        wheel = wheel.requires_dist(r.as_ref());
+    }
+    let built = wheel.build();
+    index
+        .add_file(project, &built.filename, built.bytes.clone())
+        .metadata(built.metadata.clone());
 }
